@@ -98,7 +98,7 @@ func New(e *jellyfish.Engine, cfg Config) (*Server, error) {
 		servers:  signaling.NewServerHandler(e, cfg.ServerAPIToken, sockets),
 		webhooks: newWebhookNotifier(e, cfg.WebhookTimeout, cfg.Logger),
 	}
-	s.handler = cors(trimTrailingSlash(s.routes()))
+	s.handler = cors(trimTrailingSlash(s.dotSegments(s.routes())))
 	return s, nil
 }
 
@@ -211,6 +211,24 @@ func trimTrailingSlash(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// dotSegments answers DELETE /recording/. and /recording/.. itself: http.ServeMux would clean
+// the path and redirect, but Jellyfish answers these with 400 (its tests send them).
+func (s *Server) dotSegments(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id, ok := strings.CutPrefix(r.URL.Path, "/recording/"); ok && (id == "." || id == "..") && r.Method == http.MethodDelete {
+			s.authenticated(s.deleteRecording).ServeHTTP(w, withPathValue(r, "recording_id", id))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func withPathValue(r *http.Request, name, value string) *http.Request {
+	r = r.Clone(r.Context())
+	r.SetPathValue(name, value)
+	return r
 }
 
 // cors allows any origin, as Jellyfish's CORS plug does, and answers preflights itself (before
