@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ type harness struct {
 	ts     *httptest.Server
 	client *http.Client
 	spec   *apitest.Validator
+	calls  atomic.Int64 // REST calls made through do
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -60,7 +62,7 @@ func newHarness(t *testing.T, mods ...func(*jellyfish.Config, *server.Config)) *
 		srv.Close()
 		e.Close()
 		ts.Client().CloseIdleConnections()
-		if spec.Checked() == 0 {
+		if h.calls.Load() > 0 && spec.Checked() == 0 {
 			t.Error("no response was validated against openapi.yaml")
 		}
 	})
@@ -92,6 +94,7 @@ func (h *harness) do(method, path, body string, headers ...string) response {
 			req.Header.Set(headers[i], headers[i+1])
 		}
 	}
+	h.calls.Add(1)
 	resp, err := h.client.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
