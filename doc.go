@@ -12,7 +12,7 @@
 //	e, _ := jellyfish.New(jellyfish.Config{})
 //	defer e.Close()
 //	room, _ := e.CreateRoom(jellyfish.RoomConfig{MaxPeers: jellyfish.Limit(4)})
-//	peer, token, _ := room.AddPeer(jellyfish.PeerOptions{EnableSimulcast: true})
+//	peer, token, _ := room.AddPeer(jellyfish.PeerOptions{})
 //
 // A room ends with [Engine.DeleteRoom], with its peerless purge timeout, or with [Engine.Close].
 // A peer ends with [Room.RemovePeer], with its room, or with its disconnected timeout.

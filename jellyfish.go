@@ -81,10 +81,13 @@ func fmtLimit(n *int) any {
 	return *n
 }
 
-// Room returns the room with the given id, or ErrRoomNotFound.
+// Room returns the room with the given id, or ErrRoomNotFound (ErrEngineClosed after Close).
 func (e *Engine) Room(id string) (*Room, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrEngineClosed
+	}
 	if r, ok := e.rooms[id]; ok {
 		return r, nil
 	}
