@@ -91,8 +91,8 @@ func (s *peerSession) authenticate(ctx context.Context, peers PeerConnector) boo
 		return false
 	}
 	s.seen()
-	var msg wire.PeerMessage
-	if typ != websocket.MessageBinary || proto.Unmarshal(data, &msg) != nil || msg.GetAuthRequest() == nil {
+	msg := decodePeerFrame(typ, data)
+	if msg.GetAuthRequest() == nil {
 		s.closeWith(closeNormal, "unauthenticated")
 		return false
 	}
@@ -137,9 +137,9 @@ func (s *peerSession) readLoop(ctx context.Context) {
 		if typ != websocket.MessageBinary {
 			continue // Jellyfish ignores text frames after authentication
 		}
-		var msg wire.PeerMessage
-		if err := proto.Unmarshal(data, &msg); err != nil {
-			s.warn.warn("undecodable peer message ignored", "err", err, "bytes", len(data))
+		msg := decodePeerFrame(typ, data)
+		if msg == nil {
+			s.warn.warn("undecodable peer message ignored", "bytes", len(data))
 			continue
 		}
 		if ev := msg.GetMediaEvent(); ev != nil {

@@ -86,8 +86,8 @@ func (h *ServerHandler) authenticate(ctx context.Context, s *socket) bool {
 		s.closeWith(closeUnsupported, "operation not allowed")
 		return false
 	}
-	var msg wire.ServerMessage
-	if proto.Unmarshal(data, &msg) != nil || msg.GetAuthRequest() == nil {
+	msg := decodeServerFrame(typ, data)
+	if msg.GetAuthRequest() == nil {
 		s.closeWith(closeNormal, "invalid auth request")
 		return false
 	}
@@ -109,8 +109,8 @@ func (h *ServerHandler) readLoop(ctx context.Context, s *socket, subscribe chan<
 			return
 		}
 		s.seen()
-		var msg wire.ServerMessage
-		if typ != websocket.MessageBinary || proto.Unmarshal(data, &msg) != nil || msg.GetSubscribeRequest() == nil {
+		msg := decodeServerFrame(typ, data)
+		if msg.GetSubscribeRequest() == nil {
 			s.requestClose(closeUnsupported, "operation not allowed")
 			continue // keep reading so that the close handshake completes
 		}
