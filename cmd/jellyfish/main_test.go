@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -132,6 +133,19 @@ func TestHelp(t *testing.T) {
 	for _, v := range envVars() {
 		if !strings.Contains(out.String(), v.Name) {
 			t.Errorf("-h does not list %s", v.Name)
+		}
+	}
+}
+
+// TestREADMEListsEveryVariable keeps the README's configuration table in step with the code.
+func TestREADMEListsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range envVars() {
+		if !strings.Contains(string(readme), "`"+v.Name+"`") {
+			t.Errorf("README.md does not document %s", v.Name)
 		}
 	}
 }
