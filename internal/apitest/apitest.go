@@ -65,6 +65,22 @@ func Load(tb testing.TB) *Validator {
 	return v
 }
 
+// LoadReference reads Jellyfish v0.5.0's own openapi.yaml (a verbatim copy in testdata), so a
+// test can prove that what a client generated from the original description expects is what
+// the server answers.
+func LoadReference(tb testing.TB) *Validator {
+	tb.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		tb.Fatalf("apitest: %v", err)
+	}
+	v, err := load(tb.Context(), filepath.Join(root, "internal", "apitest", "testdata", "jellyfish-v0.5.0-openapi.yaml"))
+	if err != nil {
+		tb.Fatalf("apitest: %v", err)
+	}
+	return v
+}
+
 func load(ctx context.Context, path string) (*Validator, error) {
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromFile(path)
