@@ -3,6 +3,9 @@ package jellyfish
 import (
 	"log/slog"
 	"time"
+
+	"github.com/jellyfish-go/jellyfish/rtc"
+	"github.com/jellyfish-go/jellyfish/rtc/turn"
 )
 
 // Config configures an Engine. Its zero value works: every field documents its default.
@@ -22,6 +25,16 @@ type Config struct {
 	// WebRTCDisabled refuses to add WebRTC peers with ErrWebRTCDisabled (JF_WEBRTC_USED=false).
 	// Default: WebRTC peers are allowed.
 	WebRTCDisabled bool
+
+	// Media configures the media sockets every PeerConnection shares (ICE UDP mux, optional
+	// ICE-TCP, NAT 1:1 addresses). Default: one UDP socket on an ephemeral port of 127.0.0.1.
+	Media rtc.Config
+
+	// TURN configures the integrated TURN server that the official browser client (which is
+	// relay-only) connects through. Its AllowPeer and AllowPeerIP are set by the engine: it
+	// relays only to the engine's own media sockets. Default: UDP on an ephemeral port of
+	// 127.0.0.1, no TCP.
+	TURN turn.Config
 
 	// EventBuffer is the default buffer of a subscription made with Subscribe(0). A subscriber
 	// that falls this many events behind is dropped rather than allowed to block rooms.

@@ -4,8 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/jellyfish-go/jellyfish/rtc"
+	"github.com/jellyfish-go/jellyfish/rtc/turn"
+	"github.com/jellyfish-go/jellyfish/signaling/wire"
 )
 
 // ErrEngineClosed is returned by the methods of an engine after Close.
@@ -20,6 +25,10 @@ type Engine struct {
 	events *eventHub
 	start  time.Time
 
+	mediaMu sync.Mutex
+	media   *rtc.API     // opened by startMedia; nil before and when WebRTC is disabled
+	turn    *turn.Server // likewise
+
 	mu     sync.Mutex
 	closed bool
 	rooms  map[string]*Room
@@ -33,14 +42,94 @@ func New(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("jellyfish: negative PeerTokenTTL %v", cfg.PeerTokenTTL)
 	}
 	cfg = cfg.withDefaults()
-	return &Engine{
+	e := &Engine{
 		cfg:    cfg,
 		log:    cfg.Logger,
 		tokens: newTokenSigner(cfg.PeerTokenSecret, cfg.PeerTokenTTL),
 		events: newEventHub(),
 		start:  time.Now(),
 		rooms:  map[string]*Room{},
-	}, nil
+	}
+	return e, nil
+}
+
+// StartMedia opens the media sockets and the integrated TURN server now rather than when the
+// first peer negotiates, so that a port conflict shows at startup. It is idempotent; the
+// standalone server calls it. Error: ErrWebRTCDisabled, ErrEngineClosed, or a socket error.
+func (e *Engine) StartMedia() error {
+	_, err := e.startMedia()
+	return err
+}
+
+// startMedia opens the media plane once (lazily: an engine used only for its control plane, or
+// by timer tests in a synctest bubble, opens no socket).
+func (e *Engine) startMedia() (*rtc.API, error) {
+	if e.cfg.WebRTCDisabled {
+		return nil, ErrWebRTCDisabled
+	}
+	e.mediaMu.Lock()
+	defer e.mediaMu.Unlock()
+	if e.media != nil {
+		return e.media, nil
+	}
+	e.mu.Lock()
+	closed := e.closed
+	e.mu.Unlock()
+	if closed {
+		return nil, ErrEngineClosed
+	}
+	cfg := e.cfg
+	mcfg := cfg.Media
+	if mcfg.Logger == nil {
+		mcfg.Logger = cfg.Logger
+	}
+	media, err := rtc.NewAPI(mcfg)
+	if err != nil {
+		return nil, err
+	}
+	tcfg := cfg.TURN
+	if tcfg.Logger == nil {
+		tcfg.Logger = cfg.Logger
+	}
+	// Never an open relay: only to our own media sockets.
+	tcfg.AllowPeer = media.IsMediaAddr
+	tcfg.AllowPeerIP = func(ip netip.Addr) bool { return media.IsMediaAddr(netip.AddrPortFrom(ip, media.UDPAddr().Port())) }
+	ts, err := turn.New(tcfg)
+	if err != nil {
+		media.Close()
+		return nil, fmt.Errorf("integrated TURN server: %w", err)
+	}
+	e.media, e.turn = media, ts
+	e.log.Info("media plane started", "ice_udp", media.UDPAddr(), "turn_udp", ts.UDPAddr(), "turn_tcp", ts.TCPAddr())
+	return media, nil
+}
+
+// turnServers lists the integrated TURN servers, with fresh credentials, for a peer's offerData.
+// The media plane is started (sessions call it after ensureConn).
+func (e *Engine) turnServers(peerID string) []wire.TurnServer {
+	e.mediaMu.Lock()
+	ts := e.turn
+	e.mediaMu.Unlock()
+	if ts == nil {
+		return []wire.TurnServer{}
+	}
+	entries := ts.Servers(peerID)
+	out := make([]wire.TurnServer, 0, len(entries))
+	for _, t := range entries {
+		out = append(out, wire.TurnServer{ServerAddr: t.ServerAddr, ServerPort: t.ServerPort, Transport: t.Transport, Username: t.Username, Password: t.Password})
+	}
+	return out
+}
+
+// MediaAddr returns the address of the shared ICE UDP socket (zero before the media plane
+// started, and when WebRTC is disabled).
+func (e *Engine) MediaAddr() netip.AddrPort {
+	e.mediaMu.Lock()
+	defer e.mediaMu.Unlock()
+	if e.media == nil {
+		return netip.AddrPort{}
+	}
+	return e.media.UDPAddr()
 }
 
 // Uptime returns how long the engine has been running.
@@ -135,14 +224,24 @@ func (e *Engine) deleteRoom(r *Room) bool {
 	// Under e.mu, so that a room created again with the same id cannot announce itself before
 	// this one's RoomDeleted.
 	r.mu.Lock()
-	transports := r.stopUnlocked()
+	transports, sessions := r.stopUnlocked()
 	r.mu.Unlock()
 	e.mu.Unlock()
 	for _, t := range transports {
 		t.Close(ReasonRoomStopped)
 	}
+	closeSessions(sessions)
 	r.log.Info("room deleted")
 	return true
+}
+
+// closeSessions closes sessions in parallel and waits (each waits for its PeerConnection).
+func closeSessions(sessions []*mediaSession) {
+	var wg sync.WaitGroup
+	for _, s := range sessions {
+		wg.Go(s.close)
+	}
+	wg.Wait()
 }
 
 // ConnectPeer authenticates a peer's client by its token and attaches transport t to the peer.
@@ -194,6 +293,12 @@ func (e *Engine) Close() error {
 	}
 	e.wg.Wait()
 	e.events.close()
+	e.mediaMu.Lock()
+	defer e.mediaMu.Unlock()
+	if e.media != nil {
+		e.turn.Close()
+		e.media.Close()
+	}
 	return nil
 }
 

@@ -80,8 +80,10 @@ type Peer struct {
 	// guarded by room.mu
 	removed       bool
 	transport     PeerTransport // nil while disconnected
+	session       *mediaSession // the connection of transport; nil while disconnected
+	ready         bool          // the client sent connect: other endpoints know this peer
 	metadata      json.RawMessage
-	tracks        []Track
+	published     []*roomTrack
 	timer         *time.Timer // peerDisconnectedTimeout; nil when unset or connected
 	disconnectGen uint64      // invalidates a timer that fired while being replaced
 }
@@ -105,9 +107,27 @@ func (p *Peer) infoUnlocked() PeerInfo {
 	if p.transport != nil {
 		status = PeerStatusConnected
 	}
+	tracks := make([]Track, 0, len(p.published))
+	for _, t := range p.published {
+		tracks = append(tracks, t.infoUnlocked())
+	}
 	return PeerInfo{
 		ID: p.id, Type: PeerTypeWebRTC, Status: status, Options: p.opts,
-		Metadata: p.metadata, Tracks: append([]Track{}, p.tracks...),
+		Metadata: p.metadata, Tracks: tracks,
+	}
+}
+
+// HandleMediaEvent hands a media event (JSON text) from the client on transport t to the peer's
+// session. It never blocks; events of a transport that is no longer the peer's are dropped.
+func (p *Peer) HandleMediaEvent(t PeerTransport, data string) {
+	p.room.mu.Lock()
+	s := p.session
+	if p.transport != t {
+		s = nil
+	}
+	p.room.mu.Unlock()
+	if s != nil {
+		s.post(func() { s.handleMediaEvent(data) })
 	}
 }
 
@@ -118,24 +138,47 @@ func (p *Peer) infoUnlocked() PeerInfo {
 func (p *Peer) Disconnect(t PeerTransport) {
 	r := p.room
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if p.removed || p.transport == nil || p.transport != t {
+		r.mu.Unlock()
 		return
 	}
 	p.transport = nil
 	r.connected--
 	r.emitUnlocked(PeerDisconnected{RoomID: r.id, PeerID: p.id})
-	p.dropTracksUnlocked()
+	s := p.leaveUnlocked()
 	p.armDisconnectTimerUnlocked()
 	r.resetPeerlessUnlocked()
+	r.mu.Unlock()
+	if s != nil {
+		s.close()
+	}
+}
+
+// leaveUnlocked ends the peer's presence in the media plane: its tracks are removed (TrackRemoved)
+// and the other ready endpoints are told (tracksRemoved, endpointRemoved). It returns the session
+// to close once room.mu is released. room.mu must be held.
+func (p *Peer) leaveUnlocked() *mediaSession {
+	r := p.room
+	ids := make([]string, 0, len(p.published))
+	for _, t := range p.published {
+		ids = append(ids, t.id)
+	}
+	p.dropTracksUnlocked()
+	if p.ready {
+		r.postToOthersUnlocked(p, func(qs *mediaSession) { qs.endpointLeft(p.id, ids) })
+	}
+	p.ready = false
+	s := p.session
+	p.session = nil
+	return s
 }
 
 // dropTracksUnlocked expects room.mu to be held.
 func (p *Peer) dropTracksUnlocked() {
-	for _, t := range p.tracks {
-		p.room.emitUnlocked(TrackRemoved{RoomID: p.room.id, PeerID: p.id, Track: t})
+	for _, t := range p.published {
+		p.room.emitUnlocked(TrackRemoved{RoomID: p.room.id, PeerID: p.id, Track: t.infoUnlocked()})
 	}
-	p.tracks = nil
+	p.published = nil
 }
 
 // armDisconnectTimerUnlocked starts the peerDisconnectedTimeout countdown; room.mu must be held.
@@ -167,6 +210,6 @@ func (p *Peer) disconnectTimeout(gen uint64) {
 		return
 	}
 	r.log.Info("removing peer disconnected for too long", "peer", p.id, "timeout", r.cfg.PeerDisconnectedTimeout)
-	r.removePeerUnlocked(p)
+	r.removePeerUnlocked(p) // disconnected: no transport, no session
 	r.mu.Unlock()
 }

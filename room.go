@@ -117,18 +117,22 @@ func (r *Room) RemovePeer(id string) error {
 		r.mu.Unlock()
 		return ErrPeerNotFound
 	}
-	t := r.removePeerUnlocked(p)
+	t, s := r.removePeerUnlocked(p)
 	r.mu.Unlock()
 	if t != nil {
 		t.Close(ReasonPeerRemoved)
 	}
+	if s != nil {
+		s.close()
+	}
 	return nil
 }
 
-// removePeerUnlocked expects r.mu to be held; it returns the transport to close after unlocking.
-func (r *Room) removePeerUnlocked(p *Peer) PeerTransport {
+// removePeerUnlocked expects r.mu to be held; it returns the transport and the session to close
+// after unlocking.
+func (r *Room) removePeerUnlocked(p *Peer) (PeerTransport, *mediaSession) {
 	t := p.transport
-	p.dropTracksUnlocked()
+	s := p.leaveUnlocked()
 	if t != nil {
 		p.transport = nil
 		r.connected--
@@ -140,7 +144,7 @@ func (r *Room) removePeerUnlocked(p *Peer) PeerTransport {
 	r.emitUnlocked(PeerDeleted{RoomID: r.id, PeerID: p.id})
 	r.resetPeerlessUnlocked()
 	r.log.Info("peer removed", "peer", p.id)
-	return t
+	return t, s
 }
 
 // connectPeer attaches transport t to the peer with the given id.
@@ -158,6 +162,7 @@ func (r *Room) connectPeer(peerID string, t PeerTransport) (*Peer, error) {
 		return nil, ErrPeerAlreadyConnected
 	}
 	p.transport = t
+	p.session = newMediaSession(p, t)
 	r.connected++
 	p.stopDisconnectTimerUnlocked()
 	r.stopPurgeUnlocked()
@@ -213,14 +218,20 @@ func (r *Room) purgeTimeout(gen uint64) {
 
 // stopUnlocked ends the room: it emits the deletion sequence of Jellyfish (per peer its
 // TrackRemoved events and PeerDeleted, per component its TrackRemoved events, then RoomDeleted)
-// and returns the transports to close once r.mu is released. r.mu must be held.
-func (r *Room) stopUnlocked() []PeerTransport {
+// and returns the transports and sessions to close once r.mu is released. r.mu must be held.
+func (r *Room) stopUnlocked() ([]PeerTransport, []*mediaSession) {
 	if r.closed {
-		return nil
+		return nil, nil
 	}
 	var transports []PeerTransport
+	var sessions []*mediaSession
 	for _, p := range r.peers {
 		p.dropTracksUnlocked()
+		p.ready = false // nobody is left to be told
+		if p.session != nil {
+			sessions = append(sessions, p.session)
+			p.session = nil
+		}
 		if p.transport != nil {
 			transports = append(transports, p.transport)
 			p.transport = nil
@@ -236,5 +247,5 @@ func (r *Room) stopUnlocked() []PeerTransport {
 	r.stopPurgeUnlocked()
 	r.closed = true
 	r.emitUnlocked(RoomDeleted{RoomID: r.id})
-	return transports
+	return transports, sessions
 }

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	jellyfish "github.com/jellyfish-go/jellyfish"
+	"github.com/jellyfish-go/jellyfish/internal/ratelog"
 	"github.com/jellyfish-go/jellyfish/signaling/wire"
 )
 
@@ -43,7 +44,7 @@ func (h *PeerHandler) Close() { h.reg.close() }
 type peerSession struct {
 	*socket
 	peer    *jellyfish.Peer
-	warn    rateLimitedLog
+	warn    ratelog.Logger
 	started bool
 }
 
@@ -61,7 +62,7 @@ func (h *PeerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.reg.remove(sock)
 	s := &peerSession{socket: sock}
-	s.warn.log = sock.log
+	s.warn.Log = sock.log
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 
@@ -139,11 +140,11 @@ func (s *peerSession) readLoop(ctx context.Context) {
 		}
 		msg := decodePeerFrame(typ, data)
 		if msg == nil {
-			s.warn.warn("undecodable peer message ignored", "bytes", len(data))
+			s.warn.Warn("undecodable peer message ignored", "bytes", len(data))
 			continue
 		}
 		if ev := msg.GetMediaEvent(); ev != nil {
-			s.warn.warn("media event ignored: the media plane is not implemented yet", "bytes", len(ev.GetData()))
+			s.peer.HandleMediaEvent(s, ev.GetData())
 		}
 		// A repeated AuthRequest or an Authenticated message is ignored, as in Jellyfish.
 	}
