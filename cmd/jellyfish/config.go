@@ -40,10 +40,13 @@ func envVars() []envVar {
 		{"JF_LOG_LEVEL", "info", "log level: debug, info, warn or error"},
 		{"JF_GIT_COMMIT", "dev", "commit reported by GET /health"},
 		{"JF_WEBRTC_USED", "true", "allow WebRTC peers"},
-		{"JF_WEBRTC_TURN_IP", "127.0.0.1", "IP address advertised in ICE candidates"},
-		{"JF_WEBRTC_TURN_LISTEN_IP", "127.0.0.1", "IP address the media sockets listen on"},
-		{"JF_WEBRTC_TURN_PORT_RANGE", "50000-59999", "UDP port range of the media sockets, from-to"},
-		{"JF_WEBRTC_TURN_TCP_PORT", "", "TCP port for ICE over TCP; unset: UDP only"},
+		{"JF_WEBRTC_TURN_IP", "127.0.0.1", "public IPv4 address of the integrated TURN server (sent to clients in offerData) and of the ICE host candidates"},
+		{"JF_WEBRTC_TURN_LISTEN_IP", "127.0.0.1", "IPv4 address the TURN listeners, the TURN relays and the ICE socket bind to (0.0.0.0: every interface)"},
+		{"JF_WEBRTC_TURN_PORT_RANGE", "50000-59999", "UDP port range of TURN relay allocations, from-to"},
+		{"JF_WEBRTC_TURN_TCP_PORT", "", "TCP port of TURN over TCP; unset: TURN over UDP only"},
+		{"JF_WEBRTC_TURN_UDP_PORT", "3478", "UDP port of the integrated TURN server (our addition: Jellyfish ran one TURN port per peer)"},
+		{"JF_WEBRTC_ICE_UDP_PORT", "0 (any free port)", "UDP port of the one ICE socket all PeerConnections share (our addition); clients that do not use TURN connect to it directly"},
+		{"JF_WEBRTC_ICE_TCP_PORT", "", "TCP port for ICE over TCP (our addition); unset: none"},
 		{"JF_SIP_USED", "false", "allow SIP components"},
 		{"JF_SIP_IP", "", "external IP address of SIP components; required when JF_SIP_USED=true"},
 		{"JF_RECORDING_USED", "true", "allow Recording components"},
@@ -115,7 +118,10 @@ type webRTCConfig struct {
 	TURNListenIP netip.Addr
 	PortMin      int // JF_WEBRTC_TURN_PORT_RANGE
 	PortMax      int
-	TCPPort      int // 0: no ICE over TCP
+	TCPPort      int // JF_WEBRTC_TURN_TCP_PORT; 0: no TURN over TCP
+	TURNUDPPort  int // JF_WEBRTC_TURN_UDP_PORT
+	ICEUDPPort   int // JF_WEBRTC_ICE_UDP_PORT; 0: any free port
+	ICETCPPort   int // JF_WEBRTC_ICE_TCP_PORT; 0: no ICE-TCP
 }
 
 // sipConfig is the JF_SIP_* group; IP is valid exactly when Used.
@@ -226,6 +232,20 @@ func (r *envReader) port(name string, def int) int {
 	return p
 }
 
+// portOrZero is port with 0 allowed (and the default): "any free port".
+func (r *envReader) portOrZero(name string) int {
+	v, ok := r.get(name)
+	if !ok || strings.TrimSpace(v) == "0" {
+		return 0
+	}
+	p, ok := parsePort(v)
+	if !ok {
+		r.fail(name, v, "expected 0 (any free port) or a port number between 1 and 65535")
+		return 0
+	}
+	return p
+}
+
 func parsePort(s string) (int, bool) {
 	p, err := strconv.Atoi(strings.TrimSpace(s))
 	return p, err == nil && p >= 1 && p <= 65535
@@ -312,6 +332,9 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 		c.WebRTC.TURNListenIP = r.ip("JF_WEBRTC_TURN_LISTEN_IP", "127.0.0.1")
 		c.WebRTC.PortMin, c.WebRTC.PortMax = r.portRange("JF_WEBRTC_TURN_PORT_RANGE", "50000-59999")
 		c.WebRTC.TCPPort = r.port("JF_WEBRTC_TURN_TCP_PORT", 0)
+		c.WebRTC.TURNUDPPort = r.port("JF_WEBRTC_TURN_UDP_PORT", 3478)
+		c.WebRTC.ICEUDPPort = r.portOrZero("JF_WEBRTC_ICE_UDP_PORT")
+		c.WebRTC.ICETCPPort = r.port("JF_WEBRTC_ICE_TCP_PORT", 0)
 	}
 	if c.SIP.Used = r.boolean("JF_SIP_USED", false); c.SIP.Used {
 		v, _ := r.get("JF_SIP_IP")

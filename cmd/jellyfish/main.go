@@ -23,6 +23,8 @@ import (
 
 	jellyfish "github.com/jellyfish-go/jellyfish"
 	"github.com/jellyfish-go/jellyfish/metrics"
+	"github.com/jellyfish-go/jellyfish/rtc"
+	"github.com/jellyfish-go/jellyfish/rtc/turn"
 	"github.com/jellyfish-go/jellyfish/server"
 )
 
@@ -60,15 +62,16 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		log.Warn("JF_SERVER_API_TOKEN is not set; using a generated server API token", "token", cfg.ServerAPIToken)
 	}
 
-	engine, err := jellyfish.New(jellyfish.Config{
-		Logger:          log,
-		PeerTokenSecret: cfg.SecretKeyBase,
-		WebRTCDisabled:  !cfg.WebRTC.Used,
-	})
+	engine, err := jellyfish.New(engineConfig(cfg, log))
 	if err != nil {
 		return err
 	}
 	defer engine.Close()
+	if cfg.WebRTC.Used {
+		if err := engine.StartMedia(); err != nil {
+			return fmt.Errorf("media plane: %w", err)
+		}
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -139,6 +142,29 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	log.Info("stopped")
 	return serveErr
+}
+
+// engineConfig maps the JF_* configuration to the engine's.
+func engineConfig(cfg config, log *slog.Logger) jellyfish.Config {
+	w := cfg.WebRTC
+	ec := jellyfish.Config{
+		Logger:          log,
+		PeerTokenSecret: cfg.SecretKeyBase,
+		WebRTCDisabled:  !w.Used,
+	}
+	if !w.Used {
+		return ec
+	}
+	ec.Media = rtc.Config{Logger: log, ListenIP: w.TURNListenIP, UDPPort: w.ICEUDPPort, TCPPort: w.ICETCPPort}
+	if w.TURNIP != w.TURNListenIP {
+		ec.Media.PublicIPs = []string{w.TURNIP.String()}
+	}
+	ec.TURN = turn.Config{
+		Logger: log, ListenIP: w.TURNListenIP, PublicIP: w.TURNIP,
+		UDPPort: w.TURNUDPPort, TCPPort: w.TCPPort,
+		RelayPortMin: w.PortMin, RelayPortMax: w.PortMax,
+	}
+	return ec
 }
 
 func btoi(b bool) int {

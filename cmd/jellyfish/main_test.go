@@ -31,6 +31,17 @@ func freePort(t *testing.T) string {
 	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
+// freeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
+func freeUDPPort(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return strconv.Itoa(c.LocalAddr().(*net.UDPAddr).Port)
+}
+
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -67,7 +78,7 @@ func get(t *testing.T, url, token string) (int, string) {
 // the metrics listener, and stops it as SIGTERM would.
 func TestRunServesAndShutsDown(t *testing.T) {
 	port, metricsPort := freePort(t), freePort(t)
-	env := map[string]string{"JF_PORT": port, "JF_METRICS_PORT": metricsPort, "JF_RESOURCES_BASE_PATH": t.TempDir(), "JF_STRUCTURED_LOGGING": "true"}
+	env := map[string]string{"JF_PORT": port, "JF_METRICS_PORT": metricsPort, "JF_WEBRTC_TURN_UDP_PORT": freeUDPPort(t), "JF_RESOURCES_BASE_PATH": t.TempDir(), "JF_STRUCTURED_LOGGING": "true"}
 	var out syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
