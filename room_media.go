@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -65,7 +66,31 @@ func (r *Room) newTrack(p *Peer, a newPublication, codec webrtc.RTPCodecParamete
 		t.rids = a.rids
 	}
 	t.up = rtc.NewUpTrack(a.id, a.kind, codec, r.log)
+	if a.kind == webrtc.RTPCodecTypeAudio {
+		var vad rtc.VAD // only the track's reader touches it
+		t.up.OnAudioLevel = func(level uint8, voice bool, now time.Time) {
+			if changed, speaking := vad.Update(level, voice, now); changed {
+				r.voiceActivity(t, speaking)
+			}
+		}
+	}
 	return t
+}
+
+// voiceActivity tells the receivers of an audio track that its speaker started or stopped
+// talking (vadNotification).
+func (r *Room) voiceActivity(t *roomTrack, speaking bool) {
+	ev := wire.VadNotification{TrackID: t.id, Status: wire.VadSilence}
+	if speaking {
+		ev.Status = wire.VadSpeech
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.postToOthersUnlocked(t.owner, func(qs *mediaSession) {
+		if sub := qs.subs[t.id]; sub != nil && sub.mid != "" {
+			qs.send(ev)
+		}
+	})
 }
 
 // normalizeJSON turns JSON null into nil, so that "no metadata" has one representation.
