@@ -137,6 +137,7 @@ func (s *mediaSession) handleOffer(offer wire.SDPOffer) {
 		s.t.Close(ReasonInternalError)
 		return
 	}
+	s.offerApplied = true
 	s.applyRemoteCandidates()
 
 	midToTrackID := map[string]string{}
@@ -228,7 +229,7 @@ func (s *mediaSession) remoteCandidate(c wire.ClientCandidate) {
 		zero := uint16(0)
 		init.SDPMLineIndex = &zero // bundled: every candidate belongs to the first m-line
 	}
-	if s.conn == nil || s.inRound {
+	if !s.offerApplied {
 		s.remoteCands = append(s.remoteCands, init)
 		return
 	}

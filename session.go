@@ -32,15 +32,16 @@ type mediaSession struct {
 	wg   sync.WaitGroup
 
 	// Owned by the loop.
-	conn        *rtc.Conn
-	connected   bool                     // the client's "connect" was handled
-	pubByMid    map[string]*roomTrack    // own published tracks by mid
-	subs        map[string]*subscription // received tracks by track id
-	recvSlots   map[webrtc.RTPCodecType]int
-	inRound     bool // offerData sent, its sdpOffer not answered yet
-	nextRound   bool // another round was asked for during this one
-	remoteCands []webrtc.ICECandidateInit // client candidates waiting for an applied offer
-	localCands  []webrtc.ICECandidateInit // our candidates waiting for the round's answer
+	conn         *rtc.Conn
+	connected    bool                     // the client's "connect" was handled
+	pubByMid     map[string]*roomTrack    // own published tracks by mid
+	subs         map[string]*subscription // received tracks by track id
+	recvSlots    map[webrtc.RTPCodecType]int
+	inRound      bool                      // offerData sent, its sdpOffer not answered yet
+	nextRound    bool                      // another round was asked for during this one
+	offerApplied bool                      // the PeerConnection has a remote description
+	remoteCands  []webrtc.ICECandidateInit // client candidates waiting for an applied offer
+	localCands   []webrtc.ICECandidateInit // our candidates waiting for the round's answer
 
 	// Shared with pion's OnTrack goroutines.
 	trackMu  sync.Mutex
@@ -210,7 +211,6 @@ func (s *mediaSession) handleMediaEvent(data string) {
 		s.warnings.Warn("unexpected media event ignored", "type", wire.ClientEventType(ev))
 	}
 }
-
 
 // handleConnect makes the peer ready: it answers connected with the room's other ready
 // endpoints, announces the peer to them and subscribes to their tracks.

@@ -14,6 +14,8 @@ import (
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/jellyfish-go/jellyfish/internal/pionlog"
 )
 
 // VideoCodec restricts the video codec of a room's connections ("" lets peers use any).
@@ -268,7 +270,7 @@ func (a *API) build(policy VideoCodec) (*webrtc.API, error) {
 	}
 	reg.Add(tw)
 
-	s := webrtc.SettingEngine{}
+	s := webrtc.SettingEngine{LoggerFactory: pionlog.Factory{Log: a.log}}
 	s.SetICEUDPMux(a.udpMux)
 	if a.tcpMux != nil {
 		s.SetICETCPMux(a.tcpMux)

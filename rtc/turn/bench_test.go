@@ -93,7 +93,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 		Username:       entry.Username,
 		Password:       entry.Password,
 		Conn:           rec,
-		LoggerFactory:  pionLoggerFactory{log: quietLogger()},
+		LoggerFactory:  pionLoggerFactory(quietLogger()),
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -242,7 +242,7 @@ func (s *Server) serverConfig() pionturn.ServerConfig {
 			RelayAddressGenerator: gen,
 			PermissionHandler:     s.permission,
 		}},
-		LoggerFactory: pionLoggerFactory{log: s.log},
+		LoggerFactory: pionLoggerFactory(s.log),
 		Realm:         s.cfg.Realm,
 		AuthHandler:   s.auth,
 		EventHandler: pionturn.EventHandler{

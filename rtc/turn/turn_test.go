@@ -105,7 +105,7 @@ func newClient(tb testing.TB, e Entry) *pionturn.Client {
 		Username:       e.Username,
 		Password:       e.Password,
 		Conn:           conn,
-		LoggerFactory:  pionLoggerFactory{log: quietLogger()},
+		LoggerFactory:  pionLoggerFactory(quietLogger()),
 	})
 	if err != nil {
 		tb.Fatalf("NewClient: %v", err)
@@ -416,7 +416,7 @@ func TestCloseReleases(t *testing.T) {
 		c, err := pionturn.NewClient(&pionturn.ClientConfig{
 			TURNServerAddr: net.JoinHostPort(entries[i].ServerAddr, strconv.Itoa(entries[i].ServerPort)),
 			Username:       entries[i].Username, Password: entries[i].Password, Conn: conn,
-			LoggerFactory: pionLoggerFactory{log: quietLogger()},
+			LoggerFactory: pionLoggerFactory(quietLogger()),
 		})
 		if err != nil {
 			t.Fatal(err)
