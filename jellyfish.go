@@ -121,6 +121,17 @@ func (e *Engine) turnServers(peerID string) []wire.TurnServer {
 	return out
 }
 
+// WebRTCTraffic returns the bytes received and sent by the media plane's ICE socket since it
+// started (zero before that).
+func (e *Engine) WebRTCTraffic() (in, out uint64) {
+	e.mediaMu.Lock()
+	defer e.mediaMu.Unlock()
+	if e.media == nil {
+		return 0, 0
+	}
+	return e.media.Traffic()
+}
+
 // MediaAddr returns the address of the shared ICE UDP socket (zero before the media plane
 // started, and when WebRTC is disabled).
 func (e *Engine) MediaAddr() netip.AddrPort {

@@ -49,17 +49,18 @@ type Collector struct {
 	interval time.Duration
 	log      *slog.Logger
 
-	rooms       prometheus.Gauge
-	roomPeers   *prometheus.GaugeVec
-	peerTime    *prometheus.CounterVec
-	duration    *prometheus.CounterVec
-	connects    *prometheus.CounterVec
-	disconnects *prometheus.CounterVec
-	crashes     *prometheus.CounterVec
-	webrtcIn    prometheus.Counter
-	webrtcOut   prometheus.Counter
-	httpIn      prometheus.Counter
-	httpOut     prometheus.Counter
+	rooms           prometheus.Gauge
+	roomPeers       *prometheus.GaugeVec
+	peerTime        *prometheus.CounterVec
+	duration        *prometheus.CounterVec
+	connects        *prometheus.CounterVec
+	disconnects     *prometheus.CounterVec
+	crashes         *prometheus.CounterVec
+	lastIn, lastOut uint64 // engine WebRTC traffic already counted; only the loop touches them
+	webrtcIn        prometheus.Counter
+	webrtcOut       prometheus.Counter
+	httpIn          prometheus.Counter
+	httpOut         prometheus.Counter
 
 	sub    *jellyfish.Subscription // owned by the loop once it runs
 	closed atomic.Bool
@@ -231,8 +232,12 @@ func (c *Collector) handle(ev jellyfish.Event) {
 	}
 }
 
-// refresh sets the room gauges and adds one interval to the time counters of every room.
+// refresh sets the room gauges and adds one interval to the time counters of every room, and
+// brings the WebRTC traffic counters up to the engine's totals.
 func (c *Collector) refresh() {
+	in, out := c.engine.WebRTCTraffic()
+	c.AddWebRTCTraffic(in-min(in, c.lastIn), out-min(out, c.lastOut))
+	c.lastIn, c.lastOut = max(in, c.lastIn), max(out, c.lastOut)
 	rooms := c.engine.Rooms()
 	c.rooms.Set(float64(len(rooms)))
 	secs := c.interval.Seconds()

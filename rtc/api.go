@@ -54,7 +54,7 @@ type Config struct {
 type API struct {
 	cfg     Config
 	log     *slog.Logger
-	udpConn *net.UDPConn
+	udpConn *countingConn
 	udpMux  ice.UDPMux
 	tcpLn   net.Listener
 	tcpMux  ice.TCPMux
@@ -80,8 +80,8 @@ func NewAPI(cfg Config) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rtc: media UDP socket: %w", err)
 	}
-	a.udpConn = conn
-	a.udpMux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn})
+	a.udpConn = &countingConn{UDPConn: conn}
+	a.udpMux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: a.udpConn})
 	if cfg.TCPPort > 0 {
 		ln, err := net.ListenTCP("tcp4", net.TCPAddrFromAddrPort(netip.AddrPortFrom(cfg.ListenIP, uint16(cfg.TCPPort))))
 		if err != nil {
@@ -105,6 +105,9 @@ func NewAPI(cfg Config) (*API, error) {
 
 // UDPAddr is the address of the shared ICE UDP socket.
 func (a *API) UDPAddr() netip.AddrPort { return a.udpConn.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+// Traffic returns the bytes received and sent on the ICE UDP socket since it opened.
+func (a *API) Traffic() (in, out uint64) { return a.udpConn.in.Load(), a.udpConn.out.Load() }
 
 // TCPAddr is the address of the ICE-TCP listener, or the zero AddrPort.
 func (a *API) TCPAddr() netip.AddrPort {
