@@ -117,6 +117,20 @@ func (p *Peer) infoUnlocked() PeerInfo {
 	}
 }
 
+// CloseConnection closes the peer's current transport as a failure would
+// (ReasonInternalError), without removing the peer: its client sees a broken connection and may
+// reconnect with the same token. It reports whether the peer was connected.
+func (p *Peer) CloseConnection() bool {
+	p.room.mu.Lock()
+	t := p.transport
+	p.room.mu.Unlock()
+	if t == nil {
+		return false
+	}
+	t.Close(ReasonInternalError) // the transport then calls Disconnect
+	return true
+}
+
 // HandleMediaEvent hands a media event (JSON text) from the client on transport t to the peer's
 // session. It never blocks; events of a transport that is no longer the peer's are dropped.
 func (p *Peer) HandleMediaEvent(t PeerTransport, data string) {

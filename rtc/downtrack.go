@@ -200,6 +200,10 @@ func (d *DownTrack) write(p *packet) {
 	if d.needKeyframe.Load() {
 		if !p.keyframe {
 			d.munger.Drop(p.header.SequenceNumber)
+			// Keep asking while we wait: the request made on subscribe is answered before the
+			// subscriber is negotiated, and a keyframe can be lost (see below). Throttled by
+			// the up-track to one PLI per 500 ms.
+			d.up.RequestKeyframe()
 			return
 		}
 		d.needKeyframe.Store(false)
@@ -210,8 +214,15 @@ func (d *DownTrack) write(p *packet) {
 	}
 	d.history.put(h.SequenceNumber, p.header.SequenceNumber, h.Timestamp)
 	h.SSRC, h.PayloadType = b.ssrc, b.pt
-	if _, err := b.write.WriteRTP(&h, p.payload); err == nil {
+	n, err := b.write.WriteRTP(&h, p.payload)
+	switch {
+	case err == nil && n > 0:
 		d.sent.Add(1)
+	case p.keyframe:
+		// Not sent: until the subscriber's DTLS/SRTP is up (Bind comes before that on a new
+		// PeerConnection) pion drops packets and returns 0 bytes without an error. The
+		// subscriber would start with interframes it cannot decode: wait for another keyframe.
+		d.needKeyframe.Store(true)
 	}
 }
 
