@@ -39,6 +39,7 @@ type DownTrack struct {
 	sent         atomic.Uint64
 
 	munger  Munger     // only the writer goroutine touches it
+	header  rtp.Header // the writer's reusable header: &header would escape (and allocate) per packet
 	history seqHistory // outgoing seq -> incoming seq, for NACKs
 
 	sender    *webrtc.RTPSender
@@ -208,13 +209,14 @@ func (d *DownTrack) write(p *packet) {
 		}
 		d.needKeyframe.Store(false)
 	}
-	h := p.header // our own copy; p is shared
-	if !d.munger.Rewrite(&h, p.arrival) {
+	h := &d.header
+	*h = p.header // our own copy; p is shared
+	if !d.munger.Rewrite(h, p.arrival) {
 		return
 	}
 	d.history.put(h.SequenceNumber, p.header.SequenceNumber, h.Timestamp)
 	h.SSRC, h.PayloadType = b.ssrc, b.pt
-	n, err := b.write.WriteRTP(&h, p.payload)
+	n, err := b.write.WriteRTP(h, p.payload)
 	switch {
 	case err == nil && n > 0:
 		d.sent.Add(1)

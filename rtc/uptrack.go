@@ -148,9 +148,14 @@ func (u *UpTrack) ReadLayer(remote *webrtc.TrackRemote, receiver *webrtc.RTPRece
 			p.keyframe = IsKeyframe(mime, p.payload)
 		}
 		u.keyframes.tick(now)
-		for _, d := range *u.subs.Load() {
-			d.enqueue(p)
-		}
+		u.forward(p)
+	}
+}
+
+// forward hands p to every subscriber without blocking (lock-free: an immutable snapshot).
+func (u *UpTrack) forward(p *packet) {
+	for _, d := range *u.subs.Load() {
+		d.enqueue(p)
 	}
 }
 
