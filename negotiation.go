@@ -1,6 +1,8 @@
 package jellyfish
 
 import (
+	"time"
+
 	"github.com/pion/webrtc/v4"
 
 	"github.com/jellyfish-go/jellyfish/rtc"
@@ -16,7 +18,7 @@ func (s *mediaSession) requestRound() {
 	if !s.connected {
 		return
 	}
-	if s.inRound {
+	if s.inRound || s.awaitICE {
 		s.nextRound = true
 		return
 	}
@@ -46,10 +48,43 @@ func (s *mediaSession) tracksTypes() map[string]int {
 	return counts
 }
 
-// endRound closes the round and starts the one asked for meanwhile.
+// endRound closes the round and starts the one asked for meanwhile (unless awaitICE holds it).
 func (s *mediaSession) endRound() {
 	s.inRound = false
 	if s.nextRound {
+		s.nextRound = false
+		s.requestRound()
+	}
+}
+
+// roundICEWait bounds how long a round waits for ICE, restarted by the previous round, to
+// connect again.
+const roundICEWait = 5 * time.Second
+
+// holdRounds makes the next round wait until the PeerConnection is connected again (or
+// roundICEWait passed), as Jellyfish did (§5.10): every round restarts ICE, and rounds back to
+// back (a busy room) would otherwise pause a peer's media again and again, or keep a new peer
+// from ever connecting.
+func (s *mediaSession) holdRounds() {
+	s.awaitICE = true
+	if s.iceTimer != nil {
+		s.iceTimer.Stop()
+	}
+	s.iceTimer = time.AfterFunc(roundICEWait, func() { s.post(s.iceConnected) })
+}
+
+// iceConnected ends the wait of holdRounds: the PeerConnection is connected (or the wait timed
+// out). A round asked for meanwhile starts.
+func (s *mediaSession) iceConnected() {
+	if !s.awaitICE {
+		return
+	}
+	s.awaitICE = false
+	if s.iceTimer != nil {
+		s.iceTimer.Stop()
+		s.iceTimer = nil
+	}
+	if s.nextRound && !s.inRound {
 		s.nextRound = false
 		s.requestRound()
 	}
@@ -166,6 +201,7 @@ func (s *mediaSession) handleOffer(offer wire.SDPOffer) {
 		}
 	}
 	s.send(wire.SDPAnswer{Type: "answer", SDP: answer, MidToTrackID: midToTrackID})
+	s.holdRounds()
 	for _, c := range s.localCands {
 		s.sendCandidate(c)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -39,6 +40,8 @@ type mediaSession struct {
 	recvSlots    map[webrtc.RTPCodecType]int
 	inRound      bool                      // offerData sent, its sdpOffer not answered yet
 	nextRound    bool                      // another round was asked for during this one
+	awaitICE     bool                      // a round was answered: the next waits for ICE (holdRounds)
+	iceTimer     *time.Timer               // ends the awaitICE wait after roundICEWait
 	offerApplied bool                      // the PeerConnection has a remote description
 	remoteCands  []webrtc.ICECandidateInit // client candidates waiting for an applied offer
 	localCands   []webrtc.ICECandidateInit // our candidates waiting for the round's answer
@@ -113,6 +116,9 @@ func (s *mediaSession) send(ev wire.ServerEvent) {
 func (s *mediaSession) close() {
 	close(s.done)
 	s.wg.Wait()
+	if s.iceTimer != nil {
+		s.iceTimer.Stop() // a callback already running only posts to the stopped loop
+	}
 	s.trackMu.Lock()
 	s.closing = true
 	s.trackMu.Unlock()
@@ -147,6 +153,11 @@ func (s *mediaSession) ensureConn() bool {
 			s.post(func() { s.localCandidate(c) })
 		},
 		OnTrack: s.onTrack,
+		OnState: func(st webrtc.PeerConnectionState) {
+			if st == webrtc.PeerConnectionStateConnected {
+				s.post(s.iceConnected)
+			}
+		},
 	})
 	if err != nil {
 		s.log.Error("create peer connection", "err", err)

@@ -39,6 +39,13 @@ type Config struct {
 	// defaults were applied, to change them. Defaults: UDP4 only, loopback candidates included,
 	// mDNS off, pion's logs routed to Logger; with RelayOnly also a zero relay acceptance wait.
 	SettingEngine func(*webrtc.SettingEngine)
+	// Interceptors, when set, is called with each PeerConnection's interceptor registry before
+	// pion's default interceptors (NACK generator and responder, RTCP reports, TWCC, ...) are
+	// added. What it registers is therefore closest to the network: it sees incoming RTP and
+	// RTCP before the defaults do and outgoing packets after them, e.g. to inject loss that the
+	// NACK generator must notice, or to observe the server's PLIs. The registry builds a fresh
+	// chain for every PeerConnection. Default: none.
+	Interceptors func(*interceptor.Registry)
 }
 
 // Default bitrates announced in sdpOffer.trackIdToTrackBitrates, as the browser client does for
@@ -141,6 +148,9 @@ func (cfg *Config) newAPI(log *slog.Logger) (*webrtc.API, error) {
 		}
 	}
 	reg := &interceptor.Registry{}
+	if cfg.Interceptors != nil {
+		cfg.Interceptors(reg)
+	}
 	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
 		return nil, err
 	}
