@@ -179,7 +179,6 @@ var videoFeedback = []webrtc.RTCPFeedback{
 // mode 1 (what every browser sends and decodes).
 const H264Constrained = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
 
-
 // codecsFor lists the codecs a policy registers, preferred first.
 func codecsFor(policy VideoCodec) (audio, video []webrtc.RTPCodecParameters) {
 	audio = []webrtc.RTPCodecParameters{{

@@ -22,7 +22,9 @@ func TestReferenceSpec(t *testing.T) {
 	h.expect("POST", "/room", `{"roomId":"ref","maxPeers":2,"videoCodec":"h264","peerlessPurgeTimeout":60}`, 201, "*")
 	h.expect("POST", "/room", `{}`, 201, "*")
 	r := h.expect("POST", "/room/ref/peer", `{"type":"webrtc","options":{"enableSimulcast":true}}`, 201, "*")
-	var out struct{ Data struct{ Peer struct{ ID string } } }
+	var out struct {
+		Data struct{ Peer struct{ ID string } }
+	}
 	json.Unmarshal([]byte(r.body), &out)
 	h.expect("GET", "/room", "", 200, "*")
 	h.expect("GET", "/room/ref", "", 200, "*")

@@ -338,7 +338,9 @@ func TestNotificationOrder(t *testing.T) {
 	json.Unmarshal([]byte(r.body), &out)
 	p := h.connectPeer(out.Data.Token)
 	p.Close(websocket.StatusNormalClosure, "")
-	waitFor(t, "disconnect", func() bool { return len(h.engine.Rooms()) > 1 && h.engine.Rooms()[1].Info().Peers[0].Status == "disconnected" })
+	waitFor(t, "disconnect", func() bool {
+		return len(h.engine.Rooms()) > 1 && h.engine.Rooms()[1].Info().Peers[0].Status == "disconnected"
+	})
 	h.expect("DELETE", "/room/r", "", 204, "")
 
 	want := []string{"room_created", "peer_added", "peer_connected", "peer_disconnected", "peer_deleted", "room_deleted"}
