@@ -211,15 +211,34 @@ func (s *mediaSession) handleOffer(offer wire.SDPOffer) {
 	s.room.unpublish(s.peer, s, removed)
 }
 
-// subscribe makes the client receive t: announce it (tracksAdded), then negotiate an m-line.
-func (s *mediaSession) subscribe(t *roomTrack, info wire.TrackInfo) {
-	if !s.connected || s.subs[t.id] != nil {
+// subscribe makes the client receive tracks: it announces them, one tracksAdded per endpoint,
+// then negotiates m-lines for all of them in one round.
+func (s *mediaSession) subscribe(tracks []readyTrack) {
+	if !s.connected {
 		return
 	}
-	down := rtc.NewDownTrack(t.up, newUUID(), s.log)
-	s.subs[t.id] = &subscription{track: t, down: down}
-	s.send(wire.TracksAdded{EndpointID: t.owner.id, Tracks: map[string]wire.TrackInfo{t.id: info}})
-	s.requestRound()
+	byEndpoint := map[string]map[string]wire.TrackInfo{}
+	var order []string
+	for _, rt := range tracks {
+		t := rt.track
+		if s.subs[t.id] != nil {
+			continue
+		}
+		down := rtc.NewDownTrack(t.up, newUUID(), s.log)
+		s.subs[t.id] = &subscription{track: t, down: down}
+		owner := t.owner.id
+		if byEndpoint[owner] == nil {
+			byEndpoint[owner] = map[string]wire.TrackInfo{}
+			order = append(order, owner)
+		}
+		byEndpoint[owner][t.id] = rt.info
+	}
+	for _, owner := range order {
+		s.send(wire.TracksAdded{EndpointID: owner, Tracks: byEndpoint[owner]})
+	}
+	if len(order) > 0 {
+		s.requestRound()
+	}
 }
 
 // unsubscribe stops the client receiving the given tracks of one endpoint; the ones it had

@@ -169,18 +169,14 @@ func (r *Room) publish(p *Peer, s *mediaSession, tracks []*roomTrack) {
 	if r.closed || p.session != s {
 		return
 	}
+	ready := make([]readyTrack, 0, len(tracks))
 	for _, t := range tracks {
 		p.published = append(p.published, t)
 		r.emitUnlocked(TrackAdded{RoomID: r.id, PeerID: p.id, Track: t.infoUnlocked()})
 		r.log.Info("track published", "peer", p.id, "track", t.id, "kind", t.kind, "codec", t.up.Codec().MimeType)
-		info := t.wireInfoUnlocked()
-		for _, q := range r.peers {
-			if q != p && q.ready && q.session != nil {
-				qs := q.session
-				qs.post(func() { qs.subscribe(t, info) })
-			}
-		}
+		ready = append(ready, readyTrack{t, t.wireInfoUnlocked()})
 	}
+	r.postToOthersUnlocked(p, func(qs *mediaSession) { qs.subscribe(ready) })
 }
 
 // unpublish removes tracks p no longer sends: TrackRemoved, and tracksRemoved to their

@@ -232,7 +232,5 @@ func (s *mediaSession) handleConnect(metadata json.RawMessage) {
 	s.connected = true
 	others, tracks := s.room.join(s.peer, s, metadata)
 	s.send(wire.Connected{ID: s.peer.id, OtherEndpoints: others})
-	for _, t := range tracks {
-		s.subscribe(t.track, t.info)
-	}
+	s.subscribe(tracks)
 }
