@@ -43,42 +43,24 @@ func (h *PeerHandler) Close() { h.reg.close() }
 // jellyfish.PeerTransport.
 type peerSession struct {
 	*socket
-	peer    *jellyfish.Peer
-	warn    ratelog.Logger
-	started bool
+	peer *jellyfish.Peer
+	warn ratelog.Logger
 }
 
 var authenticatedFrame, _ = proto.Marshal(&wire.PeerMessage{Content: &wire.PeerMessage_Authenticated_{Authenticated: &wire.PeerMessage_Authenticated{}}})
 
 // ServeHTTP upgrades the request and runs the session until the socket ends.
 func (h *PeerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	sock, ok := accept(w, r, h.opts, peerReadLimit)
-	if !ok {
-		return
-	}
-	if !h.reg.add(sock) {
-		sock.conn.Close(closeGoingAway, "server shutting down")
-		return
-	}
-	defer h.reg.remove(sock)
-	s := &peerSession{socket: sock}
-	s.warn.Log = sock.log
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-
-	if !s.authenticate(ctx, h.peers) {
-		return
-	}
-	done := make(chan struct{})
-	go func() { // the writer; owned by this handler goroutine, which waits for it below
-		defer close(done)
-		s.writeLoop(ctx)
-	}()
-	s.readLoop(ctx)
-	cancel()
-	<-done
-	s.peer.Disconnect(s)
-	s.log.Info("peer socket closed", "room", s.peer.Room().ID(), "peer", s.peer.ID())
+	h.reg.serve(w, r, h.opts, peerReadLimit, func(ctx context.Context, sock *socket) {
+		s := &peerSession{socket: sock}
+		s.warn.Log = sock.log
+		if !s.authenticate(ctx, h.peers) {
+			return
+		}
+		runLoops(ctx, s.readLoop, s.writeLoop)
+		s.peer.Disconnect(s)
+		s.log.Info("peer socket closed")
+	})
 }
 
 // authenticate reads the first frame, which must be an AuthRequest with a valid token, and

@@ -46,31 +46,17 @@ var serverAuthenticatedFrame = marshalServer(&wire.ServerMessage{Content: &wire.
 
 // ServeHTTP upgrades the request and runs the session until the socket ends.
 func (h *ServerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s, ok := accept(w, r, h.opts, serverReadLimit)
-	if !ok {
-		return
-	}
-	if !h.reg.add(s) {
-		s.conn.Close(closeGoingAway, "server shutting down")
-		return
-	}
-	defer h.reg.remove(s)
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	if !h.authenticate(ctx, s) {
-		return
-	}
-	s.log.Info("server socket authenticated")
-	subscribe := make(chan wire.ServerMessage_EventType, 2)
-	done := make(chan struct{})
-	go func() { // the writer; owned by this handler goroutine, which waits for it below
-		defer close(done)
-		h.writeLoop(ctx, s, subscribe)
-	}()
-	h.readLoop(ctx, s, subscribe)
-	cancel()
-	<-done
-	s.log.Info("server socket closed")
+	h.reg.serve(w, r, h.opts, serverReadLimit, func(ctx context.Context, s *socket) {
+		if !h.authenticate(ctx, s) {
+			return
+		}
+		s.log.Info("server socket authenticated")
+		subscribe := make(chan wire.ServerMessage_EventType, 2)
+		runLoops(ctx,
+			func(ctx context.Context) { h.readLoop(ctx, s, subscribe) },
+			func(ctx context.Context) { h.writeLoop(ctx, s, subscribe) })
+		s.log.Info("server socket closed")
+	})
 }
 
 func (h *ServerHandler) authenticate(ctx context.Context, s *socket) bool {

@@ -152,6 +152,34 @@ func (s *socket) pingOrIdle(ctx context.Context) bool {
 	return true
 }
 
+// serve accepts a WebSocket, registers it so that close can end it, and runs session on it;
+// the socket is unregistered when session returns.
+func (g *registry) serve(w http.ResponseWriter, r *http.Request, opts Options, readLimit int64, session func(ctx context.Context, s *socket)) {
+	s, ok := accept(w, r, opts, readLimit)
+	if !ok {
+		return
+	}
+	if !g.add(s) {
+		s.conn.Close(closeGoingAway, "server shutting down")
+		return
+	}
+	defer g.remove(s)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	session(ctx, s)
+}
+
+// runLoops runs write on a goroutine it owns and read on the caller's; when read returns (the
+// socket failed or closed) it cancels write's context and waits for it.
+func runLoops(ctx context.Context, read func(context.Context), write func(context.Context)) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { write(ctx) })
+	read(ctx)
+	cancel()
+	wg.Wait()
+}
+
 // registry tracks the live sessions of a handler so that Close can end them and wait.
 type registry struct {
 	mu     sync.Mutex
