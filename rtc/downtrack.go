@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -253,7 +254,7 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 
 // retransmit resends outgoing packet seq from the up-track's cache, numbered as it was sent.
 func (d *DownTrack) retransmit(seq uint16, buf []byte) {
-	in, ts, ok := d.history.get(seq)
+	in, ts, ok := d.history.claim(seq, time.Now())
 	b := d.binding.Load()
 	if !ok || b == nil {
 		return
@@ -286,32 +287,40 @@ func (d *DownTrack) Close() {
 }
 
 // seqHistory remembers, for the last historySize packets sent, which incoming packet and which
-// timestamp each outgoing sequence number carried.
+// timestamp each outgoing sequence number carried, and when it was last retransmitted.
 type seqHistory struct {
 	mu      sync.Mutex
 	entries [historySize]struct {
 		out, in uint16
 		ts      uint32
 		valid   bool
+		resent  int64 // unix ns of the last retransmission; 0: never
 	}
 }
 
 const historySize = 1024
 
+// resendInterval is the NACK brake: a packet is retransmitted at most once per interval,
+// whatever the subscriber's NACK generator repeats. Without it a saturated server answers the
+// same loss again and again and collapses (docs/benchmarks.md).
+const resendInterval = 100 * time.Millisecond
+
 func (h *seqHistory) put(out, in uint16, ts uint32) {
 	h.mu.Lock()
 	e := &h.entries[out%historySize]
-	e.out, e.in, e.ts, e.valid = out, in, ts, true
+	e.out, e.in, e.ts, e.valid, e.resent = out, in, ts, true, 0
 	h.mu.Unlock()
 }
 
-func (h *seqHistory) get(out uint16) (in uint16, ts uint32, ok bool) {
+// claim returns what outgoing seq carried if it may be retransmitted now, and records that it is.
+func (h *seqHistory) claim(out uint16, now time.Time) (in uint16, ts uint32, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	e := h.entries[out%historySize]
-	if !e.valid || e.out != out {
+	e := &h.entries[out%historySize]
+	if !e.valid || e.out != out || (e.resent != 0 && now.UnixNano()-e.resent < int64(resendInterval)) {
 		return 0, 0, false
 	}
+	e.resent = now.UnixNano()
 	return e.in, e.ts, true
 }
 
