@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,36 +13,12 @@ import (
 
 	jellyfish "github.com/jellyfish-go/jellyfish"
 	"github.com/jellyfish-go/jellyfish/clientsdk"
+	"github.com/jellyfish-go/jellyfish/internal/testlog"
 	"github.com/jellyfish-go/jellyfish/server"
 )
 
-// testWriter forwards to t.Output() until the test's cleanups are done (goroutines that log
-// after the test ended must not reach the testing package).
-type testWriter struct {
-	mu  sync.Mutex
-	w   io.Writer
-	off bool
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.off {
-		return len(p), nil
-	}
-	return w.w.Write(p)
-}
-
 // debugLogger logs at debug level into the test output (shown on failure or with -v).
-func debugLogger(t *testing.T) *slog.Logger {
-	w := &testWriter{w: t.Output()}
-	t.Cleanup(func() { // registered first: runs after every other cleanup
-		w.mu.Lock()
-		w.off = true
-		w.mu.Unlock()
-	})
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
+func debugLogger(t *testing.T) *slog.Logger { return testlog.New(t, slog.LevelDebug) }
 
 // newRealServer starts an engine and its server on 127.0.0.1 and returns the engine and the
 // peer_websocket_url ("host:port/socket/peer/websocket").

@@ -9,9 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/jellyfish-go/jellyfish/internal/testlog"
 
 	"github.com/pion/rtp"
 	"go.uber.org/goleak"
@@ -23,32 +24,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// testWriter forwards to t.Output() until the test's cleanups ran: goroutines that log late
-// must not reach the testing package.
-type testWriter struct {
-	mu  sync.Mutex
-	w   io.Writer
-	off bool
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.off {
-		return len(p), nil
-	}
-	return w.w.Write(p)
-}
-
-func testLogger(t *testing.T, level slog.Level) *slog.Logger {
-	w := &testWriter{w: t.Output()}
-	t.Cleanup(func() { // registered first: runs last
-		w.mu.Lock()
-		w.off = true
-		w.mu.Unlock()
-	})
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
-}
+func testLogger(t *testing.T, level slog.Level) *slog.Logger { return testlog.New(t, level) }
 
 // startServer runs an engine and its REST/WebSocket server on 127.0.0.1 and returns the base
 // URL.

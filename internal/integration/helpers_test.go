@@ -3,7 +3,6 @@ package integration_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jellyfish-go/jellyfish/internal/testlog"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -27,37 +28,14 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // is slow); a passing test never waits for it.
 const waitTimeout = 20 * time.Second
 
-// testWriter forwards to t.Output() until the test's cleanups are done: goroutines that log
-// after the test ended must not reach the testing package.
-type testWriter struct {
-	mu  sync.Mutex
-	w   io.Writer
-	off bool
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.off {
-		return len(p), nil
-	}
-	return w.w.Write(p)
-}
-
 // testLogger logs into the test output (shown on failure or with -v): info level, or debug
 // with JF_INTEGRATION_DEBUG set.
 func testLogger(t *testing.T) *slog.Logger {
-	w := &testWriter{w: t.Output()}
-	t.Cleanup(func() { // registered first: runs after every other cleanup
-		w.mu.Lock()
-		w.off = true
-		w.mu.Unlock()
-	})
 	level := slog.LevelInfo
 	if os.Getenv("JF_INTEGRATION_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	return testlog.New(t, level)
 }
 
 // env is one engine served over HTTP on 127.0.0.1.
