@@ -70,7 +70,15 @@ func (s *mediaSession) holdRounds() {
 	if s.iceTimer != nil {
 		s.iceTimer.Stop()
 	}
-	s.iceTimer = time.AfterFunc(roundICEWait, func() { s.post(s.iceConnected) })
+	s.iceGen++
+	gen := s.iceGen
+	s.iceTimer = time.AfterFunc(roundICEWait, func() {
+		s.post(func() {
+			if s.iceGen == gen { // a timer of an earlier round must not end this wait
+				s.iceConnected()
+			}
+		})
+	})
 }
 
 // iceConnected ends the wait of holdRounds: the PeerConnection is connected (or the wait timed
@@ -103,11 +111,17 @@ type newPublication struct {
 // complete midToTrackId, then announces published and unpublished tracks to the room.
 func (s *mediaSession) handleOffer(offer wire.SDPOffer) {
 	defer s.endRound()
-	if !s.connected || !s.ensureConn() {
+	if !s.connected {
+		return
+	}
+	// A round that ends without an answer would leave the client blocked for good (pitfall 5):
+	// on failure the connection is closed instead, and the client may reconnect.
+	if !s.ensureConn() {
+		s.t.Close(ReasonInternalError)
 		return
 	}
 	sections, err := rtc.ParseSections(offer.Offer.SDP)
-	if err != nil {
+	if err != nil { // malformed input, like any other: logged and dropped
 		s.warnings.Warn("unparsable sdpOffer ignored", "err", err)
 		return
 	}
@@ -143,6 +157,7 @@ func (s *mediaSession) handleOffer(offer wire.SDPOffer) {
 		if !keep[mid] {
 			removed = append(removed, t)
 			delete(s.pubByMid, mid)
+			s.unpublished = append(s.unpublished, t) // its reader ends with the PeerConnection
 		}
 	}
 

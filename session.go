@@ -42,6 +42,8 @@ type mediaSession struct {
 	nextRound    bool                      // another round was asked for during this one
 	awaitICE     bool                      // a round was answered: the next waits for ICE (holdRounds)
 	iceTimer     *time.Timer               // ends the awaitICE wait after roundICEWait
+	iceGen       uint64                    // which holdRounds the running iceTimer belongs to
+	unpublished  []*roomTrack              // removed publications, whose readers close waits for
 	offerApplied bool                      // the PeerConnection has a remote description
 	remoteCands  []webrtc.ICECandidateInit // client candidates waiting for an applied offer
 	localCands   []webrtc.ICECandidateInit // our candidates waiting for the round's answer
@@ -132,6 +134,9 @@ func (s *mediaSession) close() {
 		sub.down.Close()
 	}
 	for _, t := range s.pubByMid {
+		t.up.Wait()
+	}
+	for _, t := range s.unpublished {
 		t.up.Wait()
 	}
 }

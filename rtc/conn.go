@@ -157,7 +157,8 @@ func (c *Conn) Answer(offer string, add, remove []*DownTrack) (string, error) {
 	for _, tr := range c.pc.GetTransceivers() {
 		// A recvonly m-line that got no track of ours: answer inactive, or the client's ontrack
 		// handler would throw on an unmapped mid.
-		if !attached[tr] && tr.Sender() != nil && tr.Sender().Track() == nil &&
+		// (pion gives such a transceiver no sender at all, or one without a track.)
+		if !attached[tr] && (tr.Sender() == nil || tr.Sender().Track() == nil) &&
 			tr.Direction() == webrtc.RTPTransceiverDirectionSendonly {
 			if err := tr.Stop(); err != nil {
 				c.log.Debug("stop unused transceiver", "mid", tr.Mid(), "err", err)
