@@ -232,6 +232,7 @@ func (u *UpTrack) Wait() { u.wg.Wait() }
 type keyframeRequester struct {
 	mu        sync.Mutex
 	throttle  KeyframeThrottle
+	pending   atomic.Bool // throttle.Pending(), readable without mu
 	ssrc      uint32
 	writeRTCP func([]rtcp.Packet) error
 }
@@ -245,6 +246,7 @@ func (k *keyframeRequester) setTarget(ssrc uint32, write func([]rtcp.Packet) err
 func (k *keyframeRequester) request(now time.Time) {
 	k.mu.Lock()
 	send := k.writeRTCP != nil && k.throttle.Request(now)
+	k.pending.Store(k.throttle.Pending())
 	ssrc, write := k.ssrc, k.writeRTCP
 	k.mu.Unlock()
 	if send {
@@ -254,8 +256,12 @@ func (k *keyframeRequester) request(now time.Time) {
 
 // tick sends a request that the throttle held back, once its interval is over.
 func (k *keyframeRequester) tick(now time.Time) {
+	if !k.pending.Load() { // per packet: no lock unless a request is being held back
+		return
+	}
 	k.mu.Lock()
 	send := k.writeRTCP != nil && k.throttle.Due(now)
+	k.pending.Store(k.throttle.Pending())
 	ssrc, write := k.ssrc, k.writeRTCP
 	k.mu.Unlock()
 	if send {
