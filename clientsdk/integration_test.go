@@ -5,16 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/jellyfish-go/jellyfish/internal/testserver"
 
 	"github.com/pion/webrtc/v4"
 
 	jellyfish "github.com/jellyfish-go/jellyfish"
 	"github.com/jellyfish-go/jellyfish/clientsdk"
 	"github.com/jellyfish-go/jellyfish/internal/testlog"
-	"github.com/jellyfish-go/jellyfish/server"
 )
 
 // debugLogger logs at debug level into the test output (shown on failure or with -v).
@@ -24,25 +24,8 @@ func debugLogger(t *testing.T) *slog.Logger { return testlog.New(t, slog.LevelDe
 // peer_websocket_url ("host:port/socket/peer/websocket").
 func newRealServer(t *testing.T, log *slog.Logger) (*jellyfish.Engine, string) {
 	t.Helper()
-	e, err := jellyfish.New(jellyfish.Config{Logger: log.With("side", "server")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(nil)
-	srv, err := server.New(e, server.Config{ServerAPIToken: "t", Address: ts.Listener.Addr().String(),
-		Logger: log.With("side", "server"), ResourcesPath: t.TempDir()})
-	if err != nil {
-		e.Close()
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv
-	ts.Start()
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Close()
-		e.Close()
-	})
-	return e, ts.Listener.Addr().String() + server.PeerSocketPath
+	srv := testserver.Start(t, log)
+	return srv.Engine, srv.PeerURL
 }
 
 func TestIntegrationTwoPeers(t *testing.T) { testIntegration(t, false) }

@@ -5,21 +5,20 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jellyfish-go/jellyfish/internal/testserver"
+
 	"github.com/jellyfish-go/jellyfish/internal/testlog"
 
 	"github.com/pion/rtp"
 	"go.uber.org/goleak"
 
-	jellyfish "github.com/jellyfish-go/jellyfish"
 	"github.com/jellyfish-go/jellyfish/rtc"
-	"github.com/jellyfish-go/jellyfish/server"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -30,37 +29,19 @@ func testLogger(t *testing.T, level slog.Level) *slog.Logger { return testlog.Ne
 // URL.
 func startServer(t *testing.T, log *slog.Logger) string {
 	t.Helper()
-	e, err := jellyfish.New(jellyfish.Config{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(nil)
-	srv, err := server.New(e, server.Config{ServerAPIToken: "smoke", Address: ts.Listener.Addr().String(),
-		Logger: log, ResourcesPath: t.TempDir()})
-	if err != nil {
-		e.Close()
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv
-	ts.Start()
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Close()
-		e.Close()
-	})
-	return ts.URL
+	return testserver.Start(t, log).URL
 }
 
 // TestSmokeLivestream runs a tiny livestream against an in-process server and checks that media
 // reached every subscriber (not how fast).
 func TestSmokeLivestream(t *testing.T) {
 	log := testLogger(t, slog.LevelWarn)
-	url := startServer(t, log.With("side", "server"))
+	url := startServer(t, log)
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
 
 	cfg := defaults()
-	cfg.URL, cfg.Token = url, "smoke"
+	cfg.URL, cfg.Token = url, testserver.Token
 	cfg.Scenario, cfg.Subscribers = scenarioLivestream, 3
 	cfg.Duration, cfg.Settle, cfg.Bitrate = 3*time.Second, time.Second, 500_000
 	cfg.ServerPID = os.Getpid() // the test process: exercises the /proc probe

@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jellyfish-go/jellyfish/internal/testserver"
 
 	"github.com/jellyfish-go/jellyfish/internal/testlog"
 
@@ -19,7 +20,6 @@ import (
 
 	jellyfish "github.com/jellyfish-go/jellyfish"
 	"github.com/jellyfish-go/jellyfish/clientsdk"
-	"github.com/jellyfish-go/jellyfish/server"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -51,27 +51,10 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	log := testLogger(t)
-	e, err := jellyfish.New(jellyfish.Config{Logger: log.With("side", "server")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(nil)
-	srv, err := server.New(e, server.Config{ServerAPIToken: "t", Address: ts.Listener.Addr().String(),
-		Logger: log.With("side", "server"), ResourcesPath: t.TempDir()})
-	if err != nil {
-		e.Close()
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv
-	ts.Start()
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Close()
-		e.Close()
-	})
+	srv := testserver.Start(t, log)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*waitTimeout)
 	t.Cleanup(cancel)
-	return &env{t: t, log: log, engine: e, peerURL: ts.Listener.Addr().String() + server.PeerSocketPath, ctx: ctx}
+	return &env{t: t, log: log, engine: srv.Engine, peerURL: srv.PeerURL, ctx: ctx}
 }
 
 func (e *env) room(cfg jellyfish.RoomConfig) *jellyfish.Room {

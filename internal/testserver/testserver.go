@@ -1,0 +1,49 @@
+// Package testserver starts a real engine and its Jellyfish server on 127.0.0.1 for tests that
+// drive it over the network (the Go client SDK, the integration tests, the load tool).
+package testserver
+
+import (
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+
+	jellyfish "github.com/jellyfish-go/jellyfish"
+	"github.com/jellyfish-go/jellyfish/server"
+)
+
+// Token is the server API token of the servers Start starts.
+const Token = "t"
+
+// Server is a running engine and server; the test's cleanup closes both.
+type Server struct {
+	Engine *jellyfish.Engine
+	// URL is the base URL of the REST API ("http://127.0.0.1:port").
+	URL string
+	// PeerURL is the peer_websocket_url ("127.0.0.1:port/socket/peer/websocket").
+	PeerURL string
+}
+
+// Start starts an engine and its server, logging to log (tagged side=server).
+func Start(t testing.TB, log *slog.Logger) *Server {
+	t.Helper()
+	log = log.With("side", "server")
+	e, err := jellyfish.New(jellyfish.Config{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(nil)
+	addr := ts.Listener.Addr().String()
+	srv, err := server.New(e, server.Config{ServerAPIToken: Token, Address: addr, Logger: log, ResourcesPath: t.TempDir()})
+	if err != nil {
+		e.Close()
+		t.Fatal(err)
+	}
+	ts.Config.Handler = srv
+	ts.Start()
+	t.Cleanup(func() {
+		ts.Close()
+		srv.Close()
+		e.Close()
+	})
+	return &Server{Engine: e, URL: ts.URL, PeerURL: addr + server.PeerSocketPath}
+}
