@@ -40,6 +40,11 @@ type Config struct {
 	// that falls this many events behind is dropped rather than allowed to block rooms.
 	// Default: 1024.
 	EventBuffer int
+
+	// ComponentFactories build the components Room.AddComponent (and the REST API) adds, by
+	// type. A type without a factory is refused with ErrUnsupportedComponentType. The built-in
+	// kinds: component/builtin.Factories.
+	ComponentFactories map[ComponentType]ComponentFactory
 }
 
 const (

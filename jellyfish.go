@@ -29,11 +29,12 @@ type Engine struct {
 	media   *rtc.API     // opened by startMedia; nil before and when WebRTC is disabled
 	turn    *turn.Server // likewise
 
-	mu     sync.Mutex
-	closed bool
-	rooms  map[string]*Room
-	order  []string       // room ids in creation order, for stable listings
-	wg     sync.WaitGroup // running timer callbacks
+	mu         sync.Mutex
+	closed     bool
+	rooms      map[string]*Room
+	order      []string       // room ids in creation order, for stable listings
+	wg         sync.WaitGroup // running timer callbacks
+	background sync.WaitGroup // ComponentMember.Go work
 }
 
 // New returns an engine configured by cfg (whose zero value works).
@@ -235,13 +236,18 @@ func (e *Engine) deleteRoom(r *Room) bool {
 	// Under e.mu, so that a room created again with the same id cannot announce itself before
 	// this one's RoomDeleted.
 	r.mu.Lock()
-	transports, sessions := r.stopUnlocked()
+	transports, sessions, components := r.stopUnlocked()
 	r.mu.Unlock()
 	e.mu.Unlock()
 	for _, t := range transports {
 		t.Close(ReasonRoomStopped)
 	}
 	closeSessions(sessions)
+	var wg sync.WaitGroup
+	for _, m := range components {
+		wg.Go(m.stop)
+	}
+	wg.Wait()
 	r.log.Info("room deleted")
 	return true
 }
@@ -303,6 +309,7 @@ func (e *Engine) Close() error {
 		e.deleteRoom(r)
 	}
 	e.wg.Wait()
+	e.background.Wait() // component work that outlives rooms (uploads), which may still emit
 	e.events.close()
 	e.mediaMu.Lock()
 	defer e.mediaMu.Unlock()

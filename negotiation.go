@@ -241,7 +241,7 @@ func (s *mediaSession) subscribe(tracks []readyTrack) {
 		}
 		down := rtc.NewDownTrack(t.up, newUUID(), s.log)
 		s.subs[t.id] = &subscription{track: t, down: down}
-		owner := t.owner.id
+		owner := t.endpoint
 		if byEndpoint[owner] == nil {
 			byEndpoint[owner] = map[string]wire.TrackInfo{}
 			order = append(order, owner)

@@ -191,6 +191,7 @@ func (p *Peer) leaveUnlocked() *mediaSession {
 func (p *Peer) dropTracksUnlocked() {
 	for _, t := range p.published {
 		p.room.emitUnlocked(TrackRemoved{RoomID: p.room.id, PeerID: p.id, Track: t.infoUnlocked()})
+		p.room.dropFromSinksUnlocked(t)
 	}
 	p.published = nil
 }

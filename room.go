@@ -35,7 +35,8 @@ type Room struct {
 	mu         sync.Mutex
 	closed     bool
 	peers      []*Peer // in the order they were added
-	components []*Component
+	components []*ComponentMember
+	addMu      sync.Mutex  // serializes component additions (a factory checks per-room limits)
 	connected  int         // peers with a transport
 	purge      *time.Timer // peerlessPurgeTimeout countdown; nil when not counting
 	purgeGen   uint64      // invalidates a countdown that fired while being replaced
@@ -171,6 +172,13 @@ func (r *Room) connectPeer(peerID string, t PeerTransport) (*Peer, error) {
 	return p, nil
 }
 
+// isClosed reports whether the room was deleted.
+func (r *Room) isClosed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
+}
+
 // findPeerUnlocked expects r.mu to be held.
 func (r *Room) findPeerUnlocked(id string) *Peer {
 	for _, p := range r.peers {
@@ -218,10 +226,10 @@ func (r *Room) purgeTimeout(gen uint64) {
 
 // stopUnlocked ends the room: it emits the deletion sequence of Jellyfish (per peer its
 // TrackRemoved events and PeerDeleted, per component its TrackRemoved events, then RoomDeleted)
-// and returns the transports and sessions to close once r.mu is released. r.mu must be held.
-func (r *Room) stopUnlocked() ([]PeerTransport, []*mediaSession) {
+// and returns the transports, sessions and components to close once r.mu is released. r.mu must be held.
+func (r *Room) stopUnlocked() ([]PeerTransport, []*mediaSession, []*ComponentMember) {
 	if r.closed {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var transports []PeerTransport
 	var sessions []*mediaSession
@@ -240,12 +248,13 @@ func (r *Room) stopUnlocked() ([]PeerTransport, []*mediaSession) {
 		p.stopDisconnectTimerUnlocked()
 		r.emitUnlocked(PeerDeleted{RoomID: r.id, PeerID: p.id})
 	}
-	for _, c := range r.components {
-		c.dropTracksUnlocked()
+	components := slices.Clone(r.components)
+	for _, m := range components {
+		r.leaveComponentUnlocked(m)
 	}
 	r.peers, r.components, r.connected = nil, nil, 0
 	r.stopPurgeUnlocked()
 	r.closed = true
 	r.emitUnlocked(RoomDeleted{RoomID: r.id})
-	return transports, sessions
+	return transports, sessions, components
 }

@@ -14,10 +14,12 @@ import (
 
 // roomTrack is a track published in a room. Its mutable fields are guarded by room.mu.
 type roomTrack struct {
-	id    string
-	owner *Peer
-	kind  webrtc.RTPCodecType
-	up    *rtc.UpTrack
+	id        string
+	owner     *Peer            // nil for a component's track
+	component *ComponentMember // nil for a peer's track
+	endpoint  string           // the publisher's id
+	kind      webrtc.RTPCodecType
+	up        *rtc.UpTrack
 
 	metadata json.RawMessage
 	rids     []string        // simulcast layers offered, SDP order; nil when not simulcast
@@ -61,7 +63,7 @@ func orNull(m json.RawMessage) json.RawMessage {
 
 // newTrack builds the up-track of a publication (not yet visible to the room).
 func (r *Room) newTrack(p *Peer, a newPublication, codec webrtc.RTPCodecParameters) *roomTrack {
-	t := &roomTrack{id: a.id, owner: p, kind: a.kind, metadata: normalizeJSON(a.metadata), disabled: map[string]bool{}}
+	t := &roomTrack{id: a.id, owner: p, endpoint: p.id, kind: a.kind, metadata: normalizeJSON(a.metadata), disabled: map[string]bool{}}
 	if len(a.rids) > 1 {
 		t.rids = a.rids
 	}
@@ -155,6 +157,15 @@ func (r *Room) join(p *Peer, s *mediaSession, metadata json.RawMessage) ([]wire.
 			}
 		})
 	}
+	for _, c := range r.components {
+		ep := wire.Endpoint{ID: c.id, Type: string(c.typ), Metadata: orNull(nil), Tracks: map[string]wire.TrackInfo{}}
+		for _, t := range c.published {
+			info := t.wireInfoUnlocked()
+			ep.Tracks[t.id] = info
+			tracks = append(tracks, readyTrack{t, info})
+		}
+		others = append(others, ep)
+	}
 	return others, tracks
 }
 
@@ -175,6 +186,7 @@ func (r *Room) publish(p *Peer, s *mediaSession, tracks []*roomTrack) {
 		r.emitUnlocked(TrackAdded{RoomID: r.id, PeerID: p.id, Track: t.infoUnlocked()})
 		r.log.Info("track published", "peer", p.id, "track", t.id, "kind", t.kind, "codec", t.up.Codec().MimeType)
 		ready = append(ready, readyTrack{t, t.wireInfoUnlocked()})
+		r.offerToSinksUnlocked(t)
 	}
 	r.postToOthersUnlocked(p, func(qs *mediaSession) { qs.subscribe(ready) })
 }
@@ -194,6 +206,7 @@ func (r *Room) unpublish(p *Peer, s *mediaSession, tracks []*roomTrack) {
 	for _, t := range tracks {
 		p.published = slices.DeleteFunc(p.published, func(x *roomTrack) bool { return x == t })
 		r.emitUnlocked(TrackRemoved{RoomID: r.id, PeerID: p.id, Track: t.infoUnlocked()})
+		r.dropFromSinksUnlocked(t)
 		ids = append(ids, t.id)
 	}
 	r.postToOthersUnlocked(p, func(qs *mediaSession) { qs.unsubscribe(p.id, ids) })

@@ -42,7 +42,10 @@ func Limit(n int) *int { return &n }
 
 // ValidationError is an invalid option. Its message is the one Jellyfish v0.5.0 gives for the
 // same mistake, so the REST API can answer it verbatim.
-type ValidationError struct{ Msg string }
+type ValidationError struct {
+	Msg      string
+	NotFound bool // the REST API answers 404 rather than 400
+}
 
 func (e *ValidationError) Error() string { return e.Msg }
 

@@ -36,6 +36,7 @@ type DownTrack struct {
 	done    chan struct{}
 
 	needKeyframe atomic.Bool // video: drop until a keyframe (start, congestion, layer switch)
+	replayed     atomic.Bool // a local up-track's last keyframe was queued for this track
 	drops        atomic.Uint64
 	sent         atomic.Uint64
 
@@ -189,6 +190,12 @@ func (d *DownTrack) writeLoop() {
 				d.munger.Switch()
 				continue
 			}
+			if p.batch != nil {
+				for _, q := range p.batch {
+					d.write(q)
+				}
+				continue
+			}
 			d.write(p)
 		}
 	}
@@ -226,6 +233,7 @@ func (d *DownTrack) write(p *packet) {
 		// PeerConnection) pion drops packets and returns 0 bytes without an error. The
 		// subscriber would start with interframes it cannot decode: wait for another keyframe.
 		d.needKeyframe.Store(true)
+		d.replayed.Store(false)
 	}
 }
 

@@ -19,6 +19,7 @@ type packet struct {
 	payload  []byte
 	keyframe bool
 	arrival  time.Time
+	batch    []*packet // a replay (local tracks): these packets, in order, instead of this one
 }
 
 // receiveMTU bounds one received RTP packet.
@@ -42,6 +43,7 @@ type UpTrack struct {
 
 	cache     *PacketCache
 	keyframes keyframeRequester
+	local     *localSource // non-nil when the packets come from WriteRTP
 
 	forwarding atomic.Pointer[string] // rid of the layer being forwarded
 	packets    atomic.Uint64
@@ -219,6 +221,15 @@ func (u *UpTrack) Subscribers() int { return len(*u.subs.Load()) }
 // made sooner is sent when that interval ends. Audio tracks ignore it.
 func (u *UpTrack) RequestKeyframe() {
 	if u.kind != webrtc.RTPCodecTypeVideo {
+		return
+	}
+	if u.local != nil {
+		// A local source cannot make keyframes: replay the last one to new subscribers.
+		for _, d := range *u.subs.Load() {
+			if d.needKeyframe.Load() && d.sent.Load() == 0 && d.binding.Load() != nil && !d.replayed.Swap(true) {
+				u.local.replayTo(d)
+			}
+		}
 		return
 	}
 	u.keyframes.request(time.Now())

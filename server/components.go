@@ -43,6 +43,8 @@ func (s *Server) addComponent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, roomNotFound(room.ID()))
 	case errors.Is(err, jellyfish.ErrUnsupportedComponentType):
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("Unsupported component type: %s components are not implemented by this server yet", typ))
+	case errors.As(err, &verr) && verr.NotFound:
+		writeError(w, http.StatusNotFound, verr.Msg)
 	case errors.As(err, &verr):
 		writeError(w, http.StatusBadRequest, verr.Msg)
 	case err != nil:
@@ -73,7 +75,7 @@ func componentNotFound(id string) string { return fmt.Sprintf("Component %s does
 
 // component finds the request's {component_id} in its room; a missing one is a 400 here, as in
 // Jellyfish's subscribe and SIP endpoints.
-func (s *Server) component(w http.ResponseWriter, r *http.Request, room *jellyfish.Room) (*jellyfish.Component, bool) {
+func (s *Server) component(w http.ResponseWriter, r *http.Request, room *jellyfish.Room) (*jellyfish.ComponentMember, bool) {
 	id := r.PathValue("component_id")
 	c, err := room.Component(id)
 	switch {
@@ -104,16 +106,26 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if c.Type() != jellyfish.ComponentHLS && c.Type() != jellyfish.ComponentRecording {
+	var origins []string
+	if json.Unmarshal(p["origins"], &origins) != nil {
+		writeError(w, http.StatusBadRequest, msgInvalidBody)
+		return
+	}
+	switch err := room.SubscribeComponent(c.ID(), origins); {
+	case errors.Is(err, jellyfish.ErrRoomNotFound):
+		writeError(w, http.StatusNotFound, roomNotFound(room.ID()))
+	case errors.Is(err, jellyfish.ErrComponentNotFound):
+		writeError(w, http.StatusBadRequest, componentNotFound(c.ID()))
+	case errors.Is(err, jellyfish.ErrSubscribeNotSupported):
 		writeError(w, http.StatusBadRequest, "Subscribe mode is supported only for HLS and Recording components")
-		return
-	}
-	if c.Info().Properties["subscribeMode"] != "manual" {
+	case errors.Is(err, jellyfish.ErrAutoSubscribe):
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("Component %s option `subscribe_mode` is set to :auto", c.ID()))
-		return
+	case err != nil:
+		s.log.Error("subscribe component", "room", room.ID(), "component", c.ID(), "err", err)
+		writeFrameworkError(w, http.StatusInternalServerError)
+	default:
+		writeText(w, http.StatusCreated, "Successfully subscribed for tracks")
 	}
-	// Unreachable until HLS and Recording components exist (they cannot be added yet).
-	writeError(w, http.StatusBadRequest, "Subscribing is not implemented by this server yet")
 }
 
 func (s *Server) sipCall(w http.ResponseWriter, r *http.Request) {

@@ -23,17 +23,31 @@ type Server struct {
 	PeerURL string
 }
 
+// Options change what Start starts.
+type Options struct {
+	// ComponentFactories is the engine's Config.ComponentFactories (none by default).
+	ComponentFactories map[jellyfish.ComponentType]jellyfish.ComponentFactory
+	// ResourcesPath is the server's JF_RESOURCES_BASE_PATH; default: a temporary directory.
+	ResourcesPath string
+}
+
 // Start starts an engine and its server, logging to log (tagged side=server).
-func Start(t testing.TB, log *slog.Logger) *Server {
+func Start(t testing.TB, log *slog.Logger) *Server { return StartWith(t, log, Options{}) }
+
+// StartWith starts an engine and its server with opts.
+func StartWith(t testing.TB, log *slog.Logger, opts Options) *Server {
 	t.Helper()
 	log = log.With("side", "server")
-	e, err := jellyfish.New(jellyfish.Config{Logger: log})
+	if opts.ResourcesPath == "" {
+		opts.ResourcesPath = t.TempDir()
+	}
+	e, err := jellyfish.New(jellyfish.Config{Logger: log, ComponentFactories: opts.ComponentFactories})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewUnstartedServer(nil)
 	addr := ts.Listener.Addr().String()
-	srv, err := server.New(e, server.Config{ServerAPIToken: Token, Address: addr, Logger: log, ResourcesPath: t.TempDir()})
+	srv, err := server.New(e, server.Config{ServerAPIToken: Token, Address: addr, Logger: log, ResourcesPath: opts.ResourcesPath})
 	if err != nil {
 		e.Close()
 		t.Fatal(err)
