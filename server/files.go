@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	jellyfish "github.com/jellyfish-go/jellyfish"
 )
 
 // Recordings (persistent HLS output) live in <resources>/recordings/<recording id>/; the live HLS
@@ -33,7 +35,7 @@ func (s *Server) listRecordings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, e := range entries {
-		if e.IsDir() {
+		if e.IsDir() && s.liveHLS(e.Name()) == nil { // a live stream is not a recording yet
 			ids = append(ids, e.Name())
 		}
 	}
@@ -47,6 +49,10 @@ func (s *Server) deleteRecording(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	root, err := os.OpenRoot(s.recordingsDir())
+	if err == nil && s.liveHLS(id) != nil {
+		root.Close()
+		err = errors.New("live")
+	}
 	if err == nil {
 		defer root.Close()
 		var fi os.FileInfo
@@ -72,6 +78,10 @@ func (s *Server) recordingContent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("Invalid filename, got: %s", name))
 		return
 	}
+	if s.liveHLS(id) != nil {
+		writeError(w, http.StatusNotFound, "File not found") // still live
+		return
+	}
 	serveFile(w, s.recordingsDir(), id, name)
 }
 
@@ -82,10 +92,32 @@ func (s *Server) hlsContent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("Invalid filename, got %s", name))
 		return
 	}
-	// Live HLS output exists only while a room has an HLS component, and there is no HLS
-	// component yet: every room answers 404, as Jellyfish does for a room without one.
-	_ = roomID
-	writeError(w, http.StatusNotFound, "File not found")
+	// Live HLS output exists only while a room has an HLS component.
+	h := s.liveHLS(roomID)
+	if h == nil {
+		writeError(w, http.StatusNotFound, "File not found")
+		return
+	}
+	h.ServeFile(w, r, name)
+}
+
+// hlsOutput is what an HLS component offers the /hls route (component/hls implements it).
+type hlsOutput interface {
+	ServeFile(w http.ResponseWriter, r *http.Request, filename string)
+}
+
+// liveHLS returns the HLS component of the room with the given id, or nil.
+func (s *Server) liveHLS(roomID string) hlsOutput {
+	room, err := s.engine.Room(roomID)
+	if err != nil {
+		return nil
+	}
+	for _, c := range room.Components() {
+		if h, ok := c.Component().(hlsOutput); ok && c.Type() == jellyfish.ComponentHLS {
+			return h
+		}
+	}
+	return nil
 }
 
 // serveFile answers the raw bytes of base/sub/name, or 404 "File not found". Both sub and name
