@@ -191,6 +191,11 @@ func (d *DownTrack) writeLoop() {
 				continue
 			}
 			if p.batch != nil {
+				if d.sent.Load() == 0 {
+					// Nothing reached the subscriber yet, but an earlier attempt may have
+					// numbered (and dropped) packets of this replay: number afresh.
+					d.munger = *NewMunger(d.up.codec.ClockRate)
+				}
 				for _, q := range p.batch {
 					d.write(q)
 				}
