@@ -35,6 +35,9 @@ type HLSOptions struct {
 	TargetWindowDuration *int           `json:"targetWindowDuration,omitempty"`
 	SubscribeMode        *string        `json:"subscribeMode,omitempty"` // "auto" or "manual"
 	S3                   *S3Credentials `json:"s3,omitempty"`
+	// Transcode false (our extension, not in Jellyfish) forwards one publisher's H.264 and Opus
+	// without decoding instead of compositing every video with ffmpeg (the default, true).
+	Transcode *bool `json:"transcode,omitempty"`
 }
 
 // RTSPOptions are the options of an RTSP component.
