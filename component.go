@@ -290,7 +290,7 @@ func (m *ComponentMember) Emit(ev Event) { m.room.engine.events.publish(ev) }
 
 // Go runs f on a goroutine that may outlive the component and its room (an upload once the
 // stream ended); Engine.Close waits for it.
-func (m *ComponentMember) Go(f func()) { m.room.engine.background.Go(f) }
+func (m *ComponentMember) Go(f func()) { m.room.engine.goBackground(f) }
 
 // NotFoundError returns a *ValidationError that the REST API answers with 404 (Jellyfish's
 // "File not found" of the file component).

@@ -35,6 +35,8 @@ type Engine struct {
 	order      []string       // room ids in creation order, for stable listings
 	wg         sync.WaitGroup // running timer callbacks
 	background sync.WaitGroup // ComponentMember.Go work
+	bgMu       sync.Mutex
+	bgClosed   bool // Close is waiting for background: new work runs in its caller
 }
 
 // New returns an engine configured by cfg (whose zero value works).
@@ -309,6 +311,9 @@ func (e *Engine) Close() error {
 		e.deleteRoom(r)
 	}
 	e.wg.Wait()
+	e.bgMu.Lock()
+	e.bgClosed = true
+	e.bgMu.Unlock()
 	e.background.Wait() // component work that outlives rooms (uploads), which may still emit
 	e.events.close()
 	e.mediaMu.Lock()
@@ -334,4 +339,21 @@ func (e *Engine) afterFunc(d time.Duration, f func()) *time.Timer {
 		defer e.wg.Done()
 		f()
 	})
+}
+
+// goBackground runs f on a goroutine Close waits for; once Close waits, f runs in the caller
+// (a WaitGroup must not grow while it is waited for).
+func (e *Engine) goBackground(f func()) {
+	e.bgMu.Lock()
+	if e.bgClosed {
+		e.bgMu.Unlock()
+		f()
+		return
+	}
+	e.background.Add(1)
+	e.bgMu.Unlock()
+	go func() {
+		defer e.background.Done()
+		f()
+	}()
 }

@@ -3,6 +3,7 @@ package rtc
 import (
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,7 @@ type DownTrack struct {
 
 	needKeyframe atomic.Bool // video: drop until a keyframe (start, congestion, layer switch)
 	replayed     atomic.Bool // a local up-track's last keyframe was queued for this track
+	sink         bool        // a component's (NewSinkTrack): no PeerConnection
 	drops        atomic.Uint64
 	sent         atomic.Uint64
 
@@ -58,6 +60,11 @@ type binding struct {
 // NewDownTrack returns a down-track of up for one subscriber and starts its writer. streamID is
 // the msid stream id the subscriber's browser groups the track under.
 func NewDownTrack(up *UpTrack, streamID string, log *slog.Logger) *DownTrack {
+	return newDownTrack(up, streamID, log, nil)
+}
+
+// newDownTrack starts a down-track; a non-nil sink makes it a component's (see NewSinkTrack).
+func newDownTrack(up *UpTrack, streamID string, log *slog.Logger, sink SinkFunc) *DownTrack {
 	n := videoQueue
 	if up.kind == webrtc.RTPCodecTypeAudio {
 		n = audioQueue
@@ -70,6 +77,10 @@ func NewDownTrack(up *UpTrack, streamID string, log *slog.Logger) *DownTrack {
 	}
 	d.munger = *NewMunger(up.codec.ClockRate)
 	d.needKeyframe.Store(up.kind == webrtc.RTPCodecTypeVideo)
+	if sink != nil {
+		d.sink = true
+		d.binding.Store(&binding{ssrc: rand.Uint32(), pt: uint8(up.codec.PayloadType), write: sinkWriter(sink)})
+	}
 	d.wg.Go(d.writeLoop)
 	up.Subscribe(d)
 	return d
@@ -184,6 +195,9 @@ func (d *DownTrack) writeLoop() {
 	for {
 		select {
 		case <-d.done:
+			if d.sink {
+				d.drain() // a recorder wants the packets that arrived before the track ended
+			}
 			return
 		case p := <-d.queue:
 			if p == switchMarker {
@@ -202,6 +216,27 @@ func (d *DownTrack) writeLoop() {
 				continue
 			}
 			d.write(p)
+		}
+	}
+}
+
+// drain writes what is still queued (after Close: nothing more is enqueued).
+func (d *DownTrack) drain() {
+	for {
+		select {
+		case p := <-d.queue:
+			switch {
+			case p == switchMarker:
+				d.munger.Switch()
+			case p.batch != nil:
+				for _, q := range p.batch {
+					d.write(q)
+				}
+			default:
+				d.write(p)
+			}
+		default:
+			return
 		}
 	}
 }

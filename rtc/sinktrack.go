@@ -2,7 +2,6 @@ package rtc
 
 import (
 	"log/slog"
-	"math/rand/v2"
 
 	"github.com/pion/rtp"
 )
@@ -15,10 +14,7 @@ type SinkFunc func(h *rtp.Header, payload []byte)
 // PeerConnection: how a component (HLS, recording) takes media out of a room through the same
 // fan-out, queueing and renumbering as a peer. Video starts at a keyframe. Close it to stop.
 func NewSinkTrack(up *UpTrack, log *slog.Logger, sink SinkFunc) *DownTrack {
-	d := NewDownTrack(up, "", log)
-	d.binding.Store(&binding{ssrc: rand.Uint32(), pt: uint8(up.codec.PayloadType), write: sinkWriter(sink)})
-	up.RequestKeyframe() // bound only now: ask again
-	return d
+	return newDownTrack(up, "", log, sink)
 }
 
 // RequestKeyframe asks the up-track's source for a keyframe (throttled).
