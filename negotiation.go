@@ -239,6 +239,10 @@ func (s *mediaSession) subscribe(tracks []readyTrack) {
 		if s.subs[t.id] != nil {
 			continue
 		}
+		if !rtc.Accepts(rtc.VideoCodec(s.room.cfg.VideoCodec), t.up.Codec().RTPCodecCapability) {
+			s.log.Debug("not forwarding a track in a codec the room's peers do not receive", "track", t.id, "codec", t.up.Codec().MimeType)
+			continue
+		}
 		down := rtc.NewDownTrack(t.up, newUUID(), s.log)
 		s.subs[t.id] = &subscription{track: t, down: down}
 		owner := t.endpoint

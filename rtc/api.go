@@ -291,3 +291,15 @@ func (a *API) build(policy VideoCodec) (*webrtc.API, error) {
 	s.SetPrflxAcceptanceMinWait(0)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(s)), nil
 }
+
+// Accepts reports whether connections under policy can receive codec: a track in another codec
+// (an H.264 file in a VP8 room) cannot be forwarded to them.
+func Accepts(policy VideoCodec, codec webrtc.RTPCodecCapability) bool {
+	audio, video := codecsFor(policy)
+	for _, c := range append(audio, video...) {
+		if codecMatches(c.RTPCodecCapability, codec) {
+			return true
+		}
+	}
+	return false
+}

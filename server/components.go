@@ -51,7 +51,9 @@ func (s *Server) addComponent(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("add component", "room", room.ID(), "type", typ, "err", err)
 		writeFrameworkError(w, http.StatusInternalServerError)
 	default:
-		writeData(w, http.StatusCreated, viewComponent(c.Info()))
+		info := c.Info()
+		info.Tracks = nil // as Jellyfish: a new component has no tracks yet (a file may have one by now)
+		writeData(w, http.StatusCreated, viewComponent(info))
 	}
 }
 
