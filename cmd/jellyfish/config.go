@@ -55,6 +55,9 @@ func envVars() []envVar {
 		{"JF_S3_ACCESS_KEY_ID", "", "default S3 access key id of Recording components"},
 		{"JF_S3_SECRET_ACCESS_KEY", "", "default S3 secret access key of Recording components"},
 		{"JF_S3_PATH_PREFIX", "", "default S3 path prefix of Recording components"},
+		{"JF_S3_ENDPOINT", "", "host:port of an S3-compatible store (MinIO, SeaweedFS...) for every upload (our addition); unset: AWS S3"},
+		{"JF_S3_INSECURE", "false", "talk plain HTTP to JF_S3_ENDPOINT (our addition)"},
+		{"JF_FFMPEG_PATH", "ffmpeg", "ffmpeg binary of the HLS composite mode (our addition); without one, only \"transcode\": false HLS works"},
 		{"JF_DIST_ENABLED", "false", "clustering; not supported, true is a startup error"},
 	}
 }
@@ -108,6 +111,9 @@ type config struct {
 	// S3 holds the default S3 credentials of Recording components; nil when none are set.
 	S3           *s3Credentials
 	S3PathPrefix string // JF_S3_PATH_PREFIX
+	S3Endpoint   string // JF_S3_ENDPOINT
+	S3Insecure   bool   // JF_S3_INSECURE
+	FFmpegPath   string // JF_FFMPEG_PATH
 }
 
 // webRTCConfig is the JF_WEBRTC_* group. When Used is false the other fields are zero (the
@@ -347,6 +353,9 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 	c.RecordingUsed = r.boolean("JF_RECORDING_USED", true)
 	c.S3 = r.s3()
 	c.S3PathPrefix = r.str("JF_S3_PATH_PREFIX", "")
+	c.S3Endpoint = r.str("JF_S3_ENDPOINT", "")
+	c.S3Insecure = r.boolean("JF_S3_INSECURE", false)
+	c.FFmpegPath = r.str("JF_FFMPEG_PATH", "ffmpeg")
 
 	if r.boolean("JF_DIST_ENABLED", false) {
 		v, _ := r.get("JF_DIST_ENABLED")

@@ -59,6 +59,9 @@ func TestDefaults(t *testing.T) {
 		{"RecordingUsed", c.RecordingUsed, true},
 		{"S3", c.S3, (*s3Credentials)(nil)},
 		{"S3PathPrefix", c.S3PathPrefix, ""},
+		{"S3Endpoint", c.S3Endpoint, ""},
+		{"S3Insecure", c.S3Insecure, false},
+		{"FFmpegPath", c.FFmpegPath, "ffmpeg"},
 	}
 	for _, ck := range checks {
 		if !reflect.DeepEqual(ck.got, ck.want) {
@@ -111,6 +114,9 @@ func TestEverythingSet(t *testing.T) {
 		{"RecordingUsed", c.RecordingUsed, false},
 		{"S3", c.S3, &s3Credentials{Bucket: "b", Region: "r", AccessKeyID: "id", SecretAccessKey: "sk"}},
 		{"S3PathPrefix", c.S3PathPrefix, "pre/"},
+		{"S3Endpoint", c.S3Endpoint, "127.0.0.1:9000"},
+		{"S3Insecure", c.S3Insecure, true},
+		{"FFmpegPath", c.FFmpegPath, "/usr/bin/ffmpeg"},
 	}
 	for _, ck := range checks {
 		if !reflect.DeepEqual(ck.got, ck.want) {
@@ -154,6 +160,9 @@ func fullEnv() env {
 		"JF_S3_ACCESS_KEY_ID":       "id",
 		"JF_S3_SECRET_ACCESS_KEY":   "sk",
 		"JF_S3_PATH_PREFIX":         "pre/",
+		"JF_S3_ENDPOINT":            "127.0.0.1:9000",
+		"JF_S3_INSECURE":            "true",
+		"JF_FFMPEG_PATH":            "/usr/bin/ffmpeg",
 		"JF_DIST_ENABLED":           "false",
 	}
 }

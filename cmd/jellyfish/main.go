@@ -22,6 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	jellyfish "github.com/jellyfish-go/jellyfish"
+	"github.com/jellyfish-go/jellyfish/component/builtin"
+	"github.com/jellyfish-go/jellyfish/component/s3upload"
 	"github.com/jellyfish-go/jellyfish/metrics"
 	"github.com/jellyfish-go/jellyfish/rtc"
 	"github.com/jellyfish-go/jellyfish/rtc/turn"
@@ -148,9 +150,10 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 func engineConfig(cfg config, log *slog.Logger) jellyfish.Config {
 	w := cfg.WebRTC
 	ec := jellyfish.Config{
-		Logger:          log,
-		PeerTokenSecret: cfg.SecretKeyBase,
-		WebRTCDisabled:  !w.Used,
+		Logger:             log,
+		PeerTokenSecret:    cfg.SecretKeyBase,
+		WebRTCDisabled:     !w.Used,
+		ComponentFactories: builtin.Factories(componentConfig(cfg)),
 	}
 	if !w.Used {
 		return ec
@@ -180,4 +183,23 @@ func newLogger(cfg config, out io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(out, opts))
 	}
 	return slog.New(slog.NewTextHandler(out, opts))
+}
+
+// componentConfig maps the environment to the built-in components' configuration.
+func componentConfig(cfg config) builtin.Config {
+	bc := builtin.Config{
+		ResourcesPath:     cfg.ResourcesBasePath,
+		FFmpeg:            cfg.FFmpegPath,
+		RecordingDisabled: !cfg.RecordingUsed,
+		S3Endpoint:        cfg.S3Endpoint,
+		S3Insecure:        cfg.S3Insecure,
+	}
+	if c := cfg.S3; c != nil {
+		bc.S3 = &s3upload.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, Region: c.Region, Bucket: c.Bucket}
+	}
+	if cfg.S3PathPrefix != "" {
+		p := cfg.S3PathPrefix
+		bc.S3PathPrefix = &p
+	}
+	return bc
 }
