@@ -28,15 +28,22 @@ type env struct {
 	spec      *apitest.Validator
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv starts the server; mod, if given, changes the engine's configuration (its resources
+// directory is the server's).
+func newEnv(t *testing.T, mod ...func(cfg *jellyfish.Config, resources string)) *env {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
-	e, err := jellyfish.New(jellyfish.Config{Logger: quiet})
+	resources := t.TempDir()
+	cfg := jellyfish.Config{Logger: quiet}
+	for _, m := range mod {
+		m(&cfg, resources)
+	}
+	e, err := jellyfish.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewUnstartedServer(nil)
-	env := &env{ts: ts, address: ts.Listener.Addr().String(), resources: t.TempDir()}
+	env := &env{ts: ts, address: ts.Listener.Addr().String(), resources: resources}
 	srv, err := server.New(e, server.Config{
 		ServerAPIToken: testToken,
 		Address:        env.address,
