@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -38,6 +39,9 @@ type Config struct {
 	ListenIP netip.Addr
 	// UDPPort is that socket's port. Default: 0, an ephemeral port.
 	UDPPort int
+	// UnbatchedWrites sends every datagram with its own sendto(2) instead of batching them
+	// (sendmmsg, see batchWriter): for comparison.
+	UnbatchedWrites bool
 	// PublicIPs replace the host candidates' addresses in what clients see (NAT 1:1),
 	// e.g. the public address of a cloud VM. Default: none.
 	PublicIPs []string
@@ -81,6 +85,9 @@ func NewAPI(cfg Config) (*API, error) {
 		return nil, fmt.Errorf("rtc: media UDP socket: %w", err)
 	}
 	a.udpConn = &countingConn{UDPConn: conn}
+	if !cfg.UnbatchedWrites {
+		a.udpConn.batch = newBatchWriter(conn, runtime.GOMAXPROCS(0))
+	}
 	a.udpMux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: a.udpConn})
 	if cfg.TCPPort > 0 {
 		ln, err := net.ListenTCP("tcp4", net.TCPAddrFromAddrPort(netip.AddrPortFrom(cfg.ListenIP, uint16(cfg.TCPPort))))

@@ -3,6 +3,7 @@ package rtc
 import (
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 )
 
@@ -12,6 +13,8 @@ import (
 type countingConn struct {
 	*net.UDPConn
 	in, out atomic.Uint64
+	batch   *batchWriter // nil: every write is its own sendto
+	closeMu sync.Once
 }
 
 func (c *countingConn) ReadFrom(b []byte) (int, net.Addr, error) {
@@ -35,7 +38,21 @@ func (c *countingConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 
 // WriteToAddrPort writes one datagram (ice.AddrPortReaderWriter).
 func (c *countingConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
+	if c.batch != nil && addr.Addr().Unmap().Is4() && c.batch.write(b, addr) {
+		c.out.Add(uint64(len(b)))
+		return len(b), nil
+	}
 	n, err := c.UDPConn.WriteToUDPAddrPort(b, addr)
 	c.out.Add(uint64(n))
 	return n, err
+}
+
+// Close stops the batch writer, then closes the socket.
+func (c *countingConn) Close() error {
+	c.closeMu.Do(func() {
+		if c.batch != nil {
+			c.batch.close()
+		}
+	})
+	return c.UDPConn.Close()
 }
