@@ -17,9 +17,11 @@ import (
 // Goroutines: one flusher per shard, ended by close.
 type batchWriter struct {
 	conn   *net.UDPConn
+	pc     *ipv4.PacketConn
 	shards []*batchShard
 	wg     sync.WaitGroup
 	bufs   sync.Pool // *[receiveMTU]byte
+	states sync.Pool // *batchState, for writers that flush themselves
 }
 
 type batchShard struct {
@@ -35,12 +37,13 @@ type outDatagram struct {
 
 const (
 	batchSize  = 64   // datagrams per sendmmsg
-	batchQueue = 4096 // per shard; a full queue makes the writer send by itself
+	batchQueue = 4096 // per shard; a full queue makes the writer send a batch itself
 )
 
 func newBatchWriter(conn *net.UDPConn, shards int) *batchWriter {
-	w := &batchWriter{conn: conn}
+	w := &batchWriter{conn: conn, pc: ipv4.NewPacketConn(conn)}
 	w.bufs.New = func() any { return new([receiveMTU]byte) }
+	w.states.New = func() any { return newBatchState() }
 	for range max(shards, 1) {
 		s := &batchShard{queue: make(chan outDatagram, batchQueue), done: make(chan struct{})}
 		w.shards = append(w.shards, s)
@@ -50,66 +53,89 @@ func newBatchWriter(conn *net.UDPConn, shards int) *batchWriter {
 }
 
 // write queues a copy of b for addr. It returns false (the caller sends b itself) when b is
-// too big or the shard's queue is full.
+// too big. When the shard's queue is full — the machine is saturated and the flusher does not
+// get to run often enough — the writer sends a batch itself, its datagram included, so that
+// batching holds exactly when it matters most (a little reordering between such batches is
+// possible then).
 func (w *batchWriter) write(b []byte, addr netip.AddrPort) bool {
 	if len(b) > receiveMTU {
 		return false
 	}
 	buf := w.bufs.Get().(*[receiveMTU]byte)
 	n := copy(buf[:], b)
+	d := outDatagram{buf: buf, n: n, addr: addr}
 	s := w.shards[int(addr.Port())%len(w.shards)]
 	select {
-	case s.queue <- outDatagram{buf: buf, n: n, addr: addr}:
-		return true
+	case s.queue <- d:
 	default:
-		w.bufs.Put(buf)
-		return false
+		st := w.states.Get().(*batchState)
+		st.pending = append(st.pending[:0], d)
+		w.send(st, s)
+		w.states.Put(st)
 	}
+	return true
+}
+
+// batchState is the reusable memory of one sendmmsg call.
+type batchState struct {
+	msgs    []ipv4.Message
+	addrs   []net.UDPAddr
+	ips     [][4]byte
+	pending []outDatagram
+}
+
+func newBatchState() *batchState {
+	st := &batchState{msgs: make([]ipv4.Message, batchSize), addrs: make([]net.UDPAddr, batchSize),
+		ips: make([][4]byte, batchSize), pending: make([]outDatagram, 0, batchSize)}
+	for i := range st.msgs {
+		st.msgs[i].Buffers = make([][]byte, 1)
+		st.addrs[i].IP = st.ips[i][:]
+		st.msgs[i].Addr = &st.addrs[i]
+	}
+	return st
+}
+
+// send tops st.pending up from s's queue (without waiting) and sends it all.
+func (w *batchWriter) send(st *batchState, s *batchShard) {
+more:
+	for len(st.pending) < batchSize {
+		select {
+		case d := <-s.queue:
+			st.pending = append(st.pending, d)
+		default:
+			break more
+		}
+	}
+	for i, d := range st.pending {
+		st.msgs[i].Buffers[0] = d.buf[:d.n]
+		st.ips[i] = d.addr.Addr().Unmap().As4()
+		st.addrs[i].Port = int(d.addr.Port())
+	}
+	for sent := 0; sent < len(st.pending); {
+		n, err := w.pc.WriteBatch(st.msgs[sent:len(st.pending)], 0)
+		if err != nil || n <= 0 {
+			break // UDP: a datagram that cannot be sent is lost, as with sendto
+		}
+		sent += n
+	}
+	for i, d := range st.pending {
+		w.bufs.Put(d.buf)
+		st.msgs[i].Buffers[0] = nil
+	}
+	st.pending = st.pending[:0]
 }
 
 // flush sends what s's queue holds, in batches, until close.
 func (w *batchWriter) flush(s *batchShard) {
-	pc := ipv4.NewPacketConn(w.conn)
-	msgs := make([]ipv4.Message, batchSize)
-	addrs := make([]net.UDPAddr, batchSize)
-	ips := make([][4]byte, batchSize)
-	pending := make([]outDatagram, 0, batchSize)
-	for i := range msgs {
-		msgs[i].Buffers = make([][]byte, 1)
-		addrs[i].IP = ips[i][:]
-		msgs[i].Addr = &addrs[i]
-	}
+	st := newBatchState()
 	for {
 		select {
 		case <-s.done:
 			return
 		case d := <-s.queue:
-			pending = append(pending[:0], d)
+			st.pending = append(st.pending[:0], d)
 		}
-	more:
-		for len(pending) < batchSize {
-			select {
-			case d := <-s.queue:
-				pending = append(pending, d)
-			default:
-				break more
-			}
-		}
-		for i, d := range pending {
-			msgs[i].Buffers[0] = d.buf[:d.n]
-			ips[i] = d.addr.Addr().Unmap().As4()
-			addrs[i].Port = int(d.addr.Port())
-		}
-		for sent := 0; sent < len(pending); {
-			n, err := pc.WriteBatch(msgs[sent:len(pending)], 0)
-			if err != nil || n <= 0 {
-				break // UDP: a datagram that cannot be sent is lost, as with sendto
-			}
-			sent += n
-		}
-		for _, d := range pending {
-			w.bufs.Put(d.buf)
-		}
+		w.send(st, s)
 	}
 }
 

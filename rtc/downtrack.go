@@ -41,6 +41,7 @@ type DownTrack struct {
 	sink         bool        // a component's (NewSinkTrack): no PeerConnection
 	drops        atomic.Uint64
 	sent         atomic.Uint64
+	rtxCredit    atomic.Int64 // retransmission budget, in tenths of a packet (see retransmit)
 
 	munger  Munger     // only the writer goroutine touches it
 	header  rtp.Header // the writer's reusable header: &header would escape (and allocate) per packet
@@ -77,6 +78,7 @@ func newDownTrack(up *UpTrack, streamID string, log *slog.Logger, sink SinkFunc)
 	}
 	d.munger = *NewMunger(up.codec.ClockRate)
 	d.needKeyframe.Store(up.kind == webrtc.RTPCodecTypeVideo)
+	d.rtxCredit.Store(rtxInitial * rtxCost)
 	if sink != nil {
 		d.sink = true
 		d.binding.Store(&binding{ssrc: rand.Uint32(), pt: uint8(up.codec.PayloadType), write: sinkWriter(sink)})
@@ -268,6 +270,9 @@ func (d *DownTrack) write(p *packet) {
 	switch {
 	case err == nil && n > 0:
 		d.sent.Add(1)
+		if d.rtxCredit.Load() < rtxBurst*rtxCost {
+			d.rtxCredit.Add(1)
+		}
 	case p.keyframe:
 		// Not sent: until the subscriber's DTLS/SRTP is up (Bind comes before that on a new
 		// PeerConnection) pion drops packets and returns 0 bytes without an error. The
@@ -300,8 +305,21 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 	}
 }
 
+// The retransmission budget: a subscriber gets at most one retransmission per rtxCost packets
+// forwarded to it (10%), in bursts of up to rtxBurst. A saturated server loses packets, its
+// subscribers NACK them all, and answering every NACK adds the load that made them: without a
+// budget the server collapses instead of degrading (docs/benchmarks.md, livestream 1->400).
+const (
+	rtxCost    = 10
+	rtxBurst   = 64
+	rtxInitial = 16 // retransmissions a new subscriber may get before it earned any
+)
+
 // retransmit resends outgoing packet seq from the up-track's cache, numbered as it was sent.
 func (d *DownTrack) retransmit(seq uint16, buf []byte) {
+	if d.rtxCredit.Load() < rtxCost {
+		return
+	}
 	in, ts, ok := d.history.claim(seq, time.Now())
 	b := d.binding.Load()
 	if !ok || b == nil {
@@ -318,6 +336,7 @@ func (d *DownTrack) retransmit(seq uint16, buf []byte) {
 	h := pkt.Header
 	h.Extension, h.Extensions, h.ExtensionProfile = false, nil, 0
 	h.SequenceNumber, h.Timestamp, h.SSRC, h.PayloadType = seq, ts, b.ssrc, b.pt
+	d.rtxCredit.Add(-rtxCost)
 	b.write.WriteRTP(&h, pkt.Payload)
 }
 
