@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/pion/rtp"
@@ -177,11 +178,13 @@ func (r *Room) Component(id string) (*ComponentMember, error) {
 	return nil, ErrComponentNotFound
 }
 
-// Components returns the room's components, oldest first.
+// Components returns the room's components, oldest first, followed by those that left but are
+// still stopping (a factory's one-per-room check must see an HLS output that is still being
+// finished in the room's directory).
 func (r *Room) Components() []*ComponentMember {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]*ComponentMember(nil), r.components...)
+	return append(slices.Clone(r.components), r.stopping...)
 }
 
 // RemoveComponent removes a component and waits until it stopped: TrackRemoved for each of its

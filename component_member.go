@@ -78,6 +78,7 @@ func (r *Room) leaveComponentUnlocked(m *ComponentMember) {
 	}
 	m.published = nil
 	r.components = slices.DeleteFunc(r.components, func(x *ComponentMember) bool { return x == m })
+	r.stopping = append(r.stopping, m)
 	if !r.closed {
 		r.postToOthersUnlocked(nil, func(qs *mediaSession) { qs.endpointLeft(m.id, ids) })
 	}
@@ -116,6 +117,10 @@ func (m *ComponentMember) stop() {
 		m.sinks = nil
 		m.cancel()
 		<-m.ran
+		r := m.room
+		r.mu.Lock()
+		r.stopping = slices.DeleteFunc(r.stopping, func(x *ComponentMember) bool { return x == m })
+		r.mu.Unlock()
 		m.log.Info("component stopped")
 	})
 }

@@ -36,10 +36,11 @@ type Room struct {
 	closed     bool
 	peers      []*Peer // in the order they were added
 	components []*ComponentMember
-	addMu      sync.Mutex  // serializes component additions (a factory checks per-room limits)
-	connected  int         // peers with a transport
-	purge      *time.Timer // peerlessPurgeTimeout countdown; nil when not counting
-	purgeGen   uint64      // invalidates a countdown that fired while being replaced
+	stopping   []*ComponentMember // left the room, still stopping (their output may still be written)
+	addMu      sync.Mutex         // serializes component additions (a factory checks per-room limits)
+	connected  int                // peers with a transport
+	purge      *time.Timer        // peerlessPurgeTimeout countdown; nil when not counting
+	purgeGen   uint64             // invalidates a countdown that fired while being replaced
 }
 
 // ID returns the room's id.

@@ -36,9 +36,9 @@ type DownTrack struct {
 	queue   chan *packet
 	done    chan struct{}
 
-	needKeyframe atomic.Bool // video: drop until a keyframe (start, congestion, layer switch)
-	replayed     atomic.Bool // a local up-track's last keyframe was queued for this track
-	sink         bool        // a component's (NewSinkTrack): no PeerConnection
+	needKeyframe atomic.Bool  // video: drop until a keyframe (start, congestion, layer switch)
+	replayAt     atomic.Int64 // unix ns of the last replay of a local up-track's GOP to this track
+	sink         bool         // a component's (NewSinkTrack): no PeerConnection
 	drops        atomic.Uint64
 	sent         atomic.Uint64
 	rtxCredit    atomic.Int64 // retransmission budget, in tenths of a packet (see retransmit)
@@ -173,7 +173,9 @@ func (d *DownTrack) enqueue(p *packet) {
 		if d.drops.Add(1)%100 == 1 {
 			d.log.Debug("subscriber congested: dropping", "dropped", d.drops.Load())
 		}
-		if d.up.kind == webrtc.RTPCodecTypeVideo && !d.needKeyframe.Swap(true) {
+		// A local track's WriteRTP holds its lock while fanning out: its replay is asked
+		// for by the writer instead (write, while it waits for a keyframe).
+		if d.up.kind == webrtc.RTPCodecTypeVideo && !d.needKeyframe.Swap(true) && d.up.local == nil {
 			d.up.RequestKeyframe()
 		}
 	}
@@ -277,8 +279,7 @@ func (d *DownTrack) write(p *packet) {
 		// Not sent: until the subscriber's DTLS/SRTP is up (Bind comes before that on a new
 		// PeerConnection) pion drops packets and returns 0 bytes without an error. The
 		// subscriber would start with interframes it cannot decode: wait for another keyframe.
-		d.needKeyframe.Store(true)
-		d.replayed.Store(false)
+		d.needKeyframe.Store(true) // a local track replays again after replayInterval
 	}
 }
 

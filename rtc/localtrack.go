@@ -18,6 +18,9 @@ var ErrLocalOnly = errors.New("rtc: WriteRTP on a track read from a PeerConnecti
 // 4 Mbit/s video); a longer group of pictures is not replayed.
 const maxGOP = 4096
 
+// replayInterval spaces the replays of the last GOP to one subscriber.
+const replayInterval = 200 * time.Millisecond
+
 // localSource is the state of an up-track fed by WriteRTP (a component: file, RTSP camera)
 // rather than by a PeerConnection. Such a source cannot make a keyframe on request, so the
 // track keeps the packets since the last keyframe and replays them to a subscriber that
@@ -93,6 +96,6 @@ func (l *localSource) replayTo(d *DownTrack) {
 	select {
 	case d.queue <- &packet{batch: append([]*packet(nil), l.gop...)}:
 	default:
-		d.replayed.Store(false) // congested: try again on the next request
+		d.replayAt.Store(0) // congested: try again on the next request
 	}
 }

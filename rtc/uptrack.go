@@ -235,8 +235,13 @@ func (u *UpTrack) RequestKeyframe() {
 	}
 	if u.local != nil {
 		// A local source cannot make keyframes: replay the last one to new subscribers.
+		now := time.Now().UnixNano()
 		for _, d := range *u.subs.Load() {
-			if d.needKeyframe.Load() && d.sent.Load() == 0 && d.binding.Load() != nil && !d.replayed.Swap(true) {
+			last := d.replayAt.Load()
+			// At most one replay per replayInterval: before the subscriber's DTLS is up its
+			// writes fail, and replaying at once again would spin.
+			if d.needKeyframe.Load() && d.sent.Load() == 0 && d.binding.Load() != nil &&
+				now-last >= int64(replayInterval) && d.replayAt.CompareAndSwap(last, now) {
 				u.local.replayTo(d)
 			}
 		}

@@ -109,8 +109,10 @@ func TestRecordingSurvivesShutdown(t *testing.T) {
 		t.Fatalf("ffprobe %s: %v", files[0], err)
 	}
 	var info struct {
-		Streams []struct{ CodecName string `json:"codec_name"` }
-		Format  struct{ Duration string }
+		Streams []struct {
+			CodecName string `json:"codec_name"`
+		}
+		Format struct{ Duration string }
 	}
 	json.Unmarshal(probe, &info)
 	d, _ := strconv.ParseFloat(info.Format.Duration, 64)

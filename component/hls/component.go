@@ -116,9 +116,11 @@ func (c *Component) Run(ctx context.Context, m *jellyfish.ComponentMember) error
 	log := m.Logger()
 	c.log.Store(log)
 	if err := os.RemoveAll(c.dir); err != nil {
+		close(c.stopped) // senders must not wait for a Run that is gone
 		return fmt.Errorf("hls: clear the output directory: %w", err)
 	}
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {
+		close(c.stopped)
 		return fmt.Errorf("hls: create the output directory: %w", err)
 	}
 
