@@ -12,9 +12,9 @@ import (
 // so pion keeps its allocation-free path.
 type countingConn struct {
 	*net.UDPConn
-	in, out atomic.Uint64
-	batch   *batchWriter // nil: every write is its own sendto
-	closeMu sync.Once
+	in, out   atomic.Uint64
+	batch     *batchWriter // nil: every write is its own sendto
+	closeOnce sync.Once
 }
 
 func (c *countingConn) ReadFrom(b []byte) (int, net.Addr, error) {
@@ -49,7 +49,7 @@ func (c *countingConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, erro
 
 // Close stops the batch writer, then closes the socket.
 func (c *countingConn) Close() error {
-	c.closeMu.Do(func() {
+	c.closeOnce.Do(func() {
 		if c.batch != nil {
 			c.batch.close()
 		}

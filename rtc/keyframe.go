@@ -217,3 +217,20 @@ func isH264Keyframe(p []byte) bool {
 	}
 	return false
 }
+
+// keyframeStart keeps the keyframe flag on a keyframe's first packet only. H.264 sends SPS and
+// PPS (a STAP-A) before the IDR's fragments, all of them keyframe packets by IsKeyframe, and a
+// subscriber that started at the IDR would miss the parameter sets.
+type keyframeStart struct {
+	ts   uint32 // timestamp of the last keyframe seen
+	seen bool
+}
+
+// first reports whether a keyframe packet with timestamp ts starts a new keyframe.
+func (k *keyframeStart) first(ts uint32) bool {
+	if k.seen && k.ts == ts {
+		return false
+	}
+	k.ts, k.seen = ts, true
+	return true
+}

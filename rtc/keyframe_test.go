@@ -247,3 +247,16 @@ func BenchmarkIsKeyframe(b *testing.B) {
 		})
 	}
 }
+
+// TestKeyframeStart: only the first keyframe packet of a frame (its timestamp) starts one.
+func TestKeyframeStart(t *testing.T) {
+	var k keyframeStart
+	for i, tc := range []struct {
+		ts   uint32
+		want bool
+	}{{100, true}, {100, false}, {100, false}, {200, true}, {200, false}, {100, true}} {
+		if got := k.first(tc.ts); got != tc.want {
+			t.Errorf("packet %d (ts %d): first = %v, want %v", i, tc.ts, got, tc.want)
+		}
+	}
+}

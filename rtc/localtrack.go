@@ -26,13 +26,9 @@ const replayInterval = 200 * time.Millisecond
 // track keeps the packets since the last keyframe and replays them to a subscriber that
 // starts (a late joiner), instead of leaving it waiting for the source's next keyframe.
 type localSource struct {
-	mu  sync.Mutex // orders live packets and replays for every subscriber
-	gop []*packet  // since the last keyframe; nil when unknown or too long
-	// keyTS is the timestamp of the last keyframe (keyed: there was one). Only the first
-	// keyframe packet of a frame is marked as one: a subscriber starting at a later one (an
-	// IDR's FU-A after the STAP-A carrying SPS and PPS) would miss the parameter sets.
-	keyTS uint32
-	keyed bool
+	mu       sync.Mutex // orders live packets and replays for every subscriber
+	gop      []*packet  // since the last keyframe; nil when unknown or too long
+	keyStart keyframeStart
 }
 
 // NewLocalUpTrack returns an up-track whose packets the caller writes with WriteRTP.
@@ -67,13 +63,9 @@ func (u *UpTrack) WriteRTP(pkt *rtp.Packet) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if u.kind == webrtc.RTPCodecTypeVideo {
-		if p.keyframe && l.keyed && l.keyTS == h.Timestamp {
-			p.keyframe = false
-		} else if p.keyframe {
-			l.keyTS, l.keyed = h.Timestamp, true
-		}
+		p.keyframe = p.keyframe && l.keyStart.first(h.Timestamp)
 		switch {
-		case p.keyframe && (len(l.gop) == 0 || l.gop[0].header.Timestamp != h.Timestamp || !l.gop[0].keyframe):
+		case p.keyframe:
 			l.gop = append(l.gop[:0:0], p) // a new group of pictures
 		case l.gop != nil && len(l.gop) < maxGOP:
 			l.gop = append(l.gop, p)

@@ -115,8 +115,7 @@ func (u *UpTrack) ReadLayer(remote *webrtc.TrackRemote, receiver *webrtc.RTPRece
 	}
 	log.Debug("reading published stream")
 	mime := u.codec.MimeType
-	var keyTS uint32 // timestamp of the last keyframe start (keyed: there was one)
-	var keyed bool
+	var keyStart keyframeStart
 	for {
 		buf := make([]byte, receiveMTU) // one buffer per packet: subscribers hold on to it
 		n, _, err := remote.Read(buf)
@@ -149,15 +148,7 @@ func (u *UpTrack) ReadLayer(remote *webrtc.TrackRemote, receiver *webrtc.RTPRece
 		p.header.Extension, p.header.Extensions, p.header.ExtensionProfile = false, nil, 0
 		p.payload = pkt.Payload
 		if u.kind == webrtc.RTPCodecTypeVideo {
-			p.keyframe = IsKeyframe(mime, p.payload)
-			// Only a keyframe's first packet starts a subscriber: H.264 sends SPS and PPS
-			// (STAP-A) before the IDR's fragments, all flagged, and a subscriber starting at
-			// the IDR would miss the parameter sets.
-			if p.keyframe && keyed && keyTS == p.header.Timestamp {
-				p.keyframe = false
-			} else if p.keyframe {
-				keyTS, keyed = p.header.Timestamp, true
-			}
+			p.keyframe = IsKeyframe(mime, p.payload) && keyStart.first(p.header.Timestamp)
 		}
 		u.keyframes.tick(now)
 		u.forward(p)
