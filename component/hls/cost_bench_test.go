@@ -27,6 +27,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
 	jellyfish "github.com/jellyfish-go/jellyfish"
+	"github.com/jellyfish-go/jellyfish/internal/annexb"
 	"github.com/jellyfish-go/jellyfish/internal/testlog"
 )
 
@@ -117,7 +118,7 @@ func costClip(b *testing.B) *media {
 	}
 	m := &media{}
 	var au [][]byte
-	for _, n := range splitAnnexB(raw) { // AUD-delimited access units; the AUD is dropped
+	for _, n := range annexb.Split(raw) { // AUD-delimited access units; the AUD is dropped
 		if h264.NALUType(n[0]&0x1f) == h264.NALUTypeAccessUnitDelimiter {
 			if len(au) > 0 {
 				m.video = append(m.video, au)

@@ -18,6 +18,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
 	jellyfish "github.com/jellyfish-go/jellyfish"
+	"github.com/jellyfish-go/jellyfish/internal/annexb"
 )
 
 const (
@@ -48,7 +49,7 @@ var fixture = sync.OnceValues(func() (*media, error) {
 		return nil, fmt.Errorf("ffmpeg (video): %w", err)
 	}
 	m := &media{}
-	nalus := splitAnnexB(raw)
+	nalus := annexb.Split(raw)
 	var au [][]byte
 	for _, n := range nalus { // one slice per picture: a picture ends an access unit
 		au = append(au, n)
@@ -87,30 +88,6 @@ var fixture = sync.OnceValues(func() (*media, error) {
 	}
 	return m, nil
 })
-
-// splitAnnexB splits an Annex-B byte stream into NAL units (mediacommon's AnnexB caps their
-// number).
-func splitAnnexB(b []byte) [][]byte {
-	var nalus [][]byte
-	start := -1
-	for i := 0; i+3 <= len(b); i++ {
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
-			if start >= 0 {
-				end := i
-				if end > start && b[end-1] == 0 {
-					end--
-				}
-				nalus = append(nalus, b[start:end])
-			}
-			start = i + 3
-			i += 2
-		}
-	}
-	if start >= 0 && start < len(b) {
-		nalus = append(nalus, b[start:])
-	}
-	return nalus
-}
 
 func mustFixture(t *testing.T) *media {
 	t.Helper()

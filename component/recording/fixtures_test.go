@@ -23,6 +23,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
 	jellyfish "github.com/jellyfish-go/jellyfish"
+	"github.com/jellyfish-go/jellyfish/internal/annexb"
 )
 
 // Media of the fixtures: 2 s of 320x240 H.264 at 30 fps (an IDR every 30 frames, parameter sets
@@ -101,7 +102,7 @@ func readH264(path string) ([][][]byte, error) {
 		return nil, err
 	}
 	var aus [][][]byte
-	for _, n := range splitAnnexB(b) {
+	for _, n := range annexb.Split(b) {
 		if h264.NALUType(n[0]&0x1f) == h264.NALUTypeAccessUnitDelimiter {
 			aus = append(aus, nil)
 			continue
@@ -112,26 +113,6 @@ func readH264(path string) ([][][]byte, error) {
 		aus[len(aus)-1] = append(aus[len(aus)-1], n)
 	}
 	return aus, nil
-}
-
-// splitAnnexB returns the NAL units between start codes (00 00 01, or 00 00 00 01).
-func splitAnnexB(b []byte) [][]byte {
-	var nalus [][]byte
-	start := -1
-	for i := 0; i+2 < len(b); i++ {
-		if b[i] != 0 || b[i+1] != 0 || b[i+2] != 1 {
-			continue
-		}
-		if start >= 0 {
-			nalus = append(nalus, bytes.TrimRight(b[start:i], "\x00"))
-		}
-		start = i + 3
-		i += 2
-	}
-	if start >= 0 && start < len(b) {
-		nalus = append(nalus, b[start:])
-	}
-	return nalus
 }
 
 // readOpus returns the Opus packets of an Ogg file written with one packet per page.

@@ -18,6 +18,8 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+
+	"github.com/jellyfish-go/jellyfish/internal/annexb"
 )
 
 // fixture is an H.264 clip made by ffmpeg: access units, each a list of NAL units.
@@ -53,7 +55,7 @@ func makeFixture(t testing.TB) *fixture {
 	}
 	f := &fixture{}
 	var cur [][]byte
-	for _, n := range splitAnnexB(raw) {
+	for _, n := range annexb.Split(raw) {
 		switch h264.NALUType(n[0] & 0x1f) {
 		case h264.NALUTypeSPS: // kept apart: the camera sends them in the SDP or in band
 			f.sps = n
@@ -72,27 +74,6 @@ func makeFixture(t testing.TB) *fixture {
 		t.Fatalf("unexpected clip: sps %x pps %x, %d units", f.sps, f.pps, len(f.aus))
 	}
 	return f
-}
-
-// splitAnnexB returns the NAL units of an Annex-B stream (start codes 00 00 01 and
-// 00 00 00 01; a NAL unit never contains 00 00 0x with x < 4).
-func splitAnnexB(b []byte) [][]byte {
-	var out [][]byte
-	start := -1
-	for i := 0; i+2 < len(b); i++ {
-		if b[i] != 0 || b[i+1] != 0 || b[i+2] != 1 {
-			continue
-		}
-		if start >= 0 {
-			out = append(out, bytes.TrimRight(b[start:i], "\x00"))
-		}
-		start = i + 3
-		i += 2
-	}
-	if start >= 0 && start < len(b) {
-		out = append(out, b[start:])
-	}
-	return out
 }
 
 // cameraConfig says how a camera serves the clip.
